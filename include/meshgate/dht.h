@@ -1,0 +1,160 @@
+/*
+ * dht.h - the replicated store: partitions of rows, versions, tombstones,
+ * content-addressed blobs.
+ *
+ * A partition key (e.g. "coll/alice/files/docs") decides where data lives; a
+ * row key orders rows inside the partition. Every row carries its value bytes,
+ * a version (hybrid logical clock + writer node id, a total order), a tombstone
+ * flag and a BLAKE2b-256 hash of the value.
+ *
+ * This API is what DAV and REST code use. Today it is served by the local
+ * SQLite engine (a cluster of one); the cluster layer keeps the same API.
+ * Nothing here knows about HTTP, DAV or accounts.
+ *
+ * Thread safety: every function may be called from any thread concurrently.
+ */
+#ifndef MESHGATE_DHT_H
+#define MESHGATE_DHT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "meshgate/common.h"
+
+#define DHT_HASH_LEN 32
+#define DHT_KEY_MAX 1024            /* bytes in a partition or row key */
+#define DHT_VALUE_MAX (4u << 20)    /* bytes in one row value */
+#define DHT_CHUNK_SIZE (1u << 20)   /* bytes in one blob chunk */
+#define DHT_INLINE_MAX (16u << 10)  /* files up to this size live in their manifest */
+
+struct dht;
+
+/* A version: hybrid logical clock timestamp (48 bits ms, 16 bits counter)
+ * and the writer's node id. Versions are totally ordered by (hlc, node). */
+struct dht_version {
+    uint64_t hlc;
+    uint64_t node;
+};
+
+/* Returns <0, 0, >0 as a is older than, equal to, newer than b. */
+int dht_version_cmp(const struct dht_version *a, const struct dht_version *b);
+
+/* One row as read from the store. value is owned by the row:
+ * release with dht_row_release(). */
+struct dht_row {
+    struct dht_version version;
+    int tombstone;
+    uint8_t hash[DHT_HASH_LEN]; /* BLAKE2b-256 of value; all zero for tombstones */
+    void *value;
+    size_t value_len;
+};
+
+void dht_row_release(struct dht_row *row);
+
+struct dht_options {
+    const char *data_dir; /* created if missing; holds store.db and node.key */
+    int readers;          /* SQLite reader connections (0 = default 8) */
+};
+
+/* Opens (creating if needed) the store in opts->data_dir.
+ * Returns 0 and a handle in *out, or an mg_err code. */
+int dht_open(const struct dht_options *opts, struct dht **out);
+/* Flushes and closes the store. NULL-safe. */
+void dht_close(struct dht *d);
+
+/* This node's 64-bit id (derived from its public key). */
+uint64_t dht_node_id(const struct dht *d);
+/* Ticks the hybrid logical clock and returns the new timestamp. */
+uint64_t dht_clock_now(struct dht *d);
+/* Milliseconds since the epoch encoded in an HLC timestamp. */
+uint64_t dht_hlc_ms(uint64_t hlc);
+
+/* Reads one row. Returns 0 and fills *out (caller releases), MG_ENOTFOUND when
+ * the row does not exist or is a tombstone, or another mg_err code. */
+int dht_get(struct dht *d, const char *pkey, const char *rkey, struct dht_row *out);
+
+/* Preconditions for conditional writes (RFC 7232 If-Match / If-None-Match: *). */
+enum dht_cond_kind {
+    DHT_COND_NONE = 0, /* unconditional */
+    DHT_COND_ABSENT,   /* the row must not exist (or be a tombstone) */
+    DHT_COND_PRESENT,  /* the row must exist */
+    DHT_COND_MATCH     /* the row must exist with this value hash */
+};
+struct dht_cond {
+    enum dht_cond_kind kind;
+    uint8_t hash[DHT_HASH_LEN];
+};
+
+/* Writes a row with a fresh version. cond may be NULL (unconditional).
+ * Returns 0 (and the new version/hash in out_version/out_hash when not NULL),
+ * MG_EPRECOND when cond failed, MG_ETOOBIG for an oversized key or value,
+ * or another mg_err code. */
+int dht_put(struct dht *d, const char *pkey, const char *rkey, const void *value, size_t len,
+            const struct dht_cond *cond, struct dht_version *out_version,
+            uint8_t out_hash[DHT_HASH_LEN]);
+
+/* Deletes a row by writing a tombstone. Returns 0, MG_ENOTFOUND when the row
+ * did not exist, MG_EPRECOND when cond failed, or another mg_err code. */
+int dht_delete(struct dht *d, const char *pkey, const char *rkey, const struct dht_cond *cond);
+
+/* Called once per row by scans, in row-key order (dht_scan) or version order
+ * (dht_changes_since). The row and its value are valid only during the call.
+ * Return 0 to continue, non-zero to stop the scan (the scan then returns that value). */
+typedef int (*dht_row_fn)(void *ctx, const char *rkey, const struct dht_row *row);
+
+/* Visits the live rows of a partition in row-key order, starting after
+ * `after` (exclusive; NULL or "" starts at the beginning, but note that the
+ * row "" itself is only visited when after is NULL), at most `limit` rows
+ * (0 = no limit). Returns 0, the callback's non-zero value, or an mg_err code. */
+int dht_scan(struct dht *d, const char *pkey, const char *after, size_t limit, dht_row_fn fn,
+             void *ctx);
+
+/* Visits every row of a partition, tombstones included, whose version hlc is
+ * greater than since_hlc, in version order. Used for sync tokens. */
+int dht_changes_since(struct dht *d, const char *pkey, uint64_t since_hlc, dht_row_fn fn,
+                      void *ctx);
+
+/* Highest version hlc of any row (tombstones included) in a partition, 0 when empty.
+ * Used for collection ctags and sync tokens. */
+int dht_partition_hlc(struct dht *d, const char *pkey, uint64_t *out);
+
+/* ---- content-addressed blobs (large files) ------------------------------ */
+
+/* A file's manifest: its size, the BLAKE2b-256 of its whole content (its
+ * strong ETag), and either the content inline (size <= DHT_INLINE_MAX) or the
+ * list of chunk hashes, each chunk DHT_CHUNK_SIZE bytes but the last.
+ * Chunks live in partitions "blob/<hex hash>", row "", stored once however
+ * many files share them. */
+struct dht_manifest {
+    uint64_t size;
+    uint8_t content_hash[DHT_HASH_LEN];
+    void *inline_data; /* owned; NULL when chunked */
+    size_t nchunks;
+    uint8_t (*chunks)[DHT_HASH_LEN]; /* owned */
+};
+
+void dht_manifest_init(struct dht_manifest *m);
+void dht_manifest_release(struct dht_manifest *m);
+/* Appends a compact binary encoding of m to out. */
+int dht_manifest_encode(const struct dht_manifest *m, struct buf *out);
+/* Decodes an encoding made by dht_manifest_encode; returns 0 or MG_EINVAL. */
+int dht_manifest_decode(const void *data, size_t len, struct dht_manifest *out);
+
+/* Streams content into chunks. Memory stays bounded by one chunk. */
+struct dht_blob_writer;
+
+/* max_size: reject (MG_ETOOBIG from write) beyond this many bytes; 0 = no limit. */
+int dht_blob_writer_new(struct dht *d, uint64_t max_size, struct dht_blob_writer **out);
+int dht_blob_write(struct dht_blob_writer *w, const void *data, size_t len);
+/* Stores the last chunk and fills *out (caller releases). The writer stays
+ * owned by the caller: free it with dht_blob_writer_free() afterwards. */
+int dht_blob_finish(struct dht_blob_writer *w, struct dht_manifest *out);
+/* Frees the writer. Chunks already stored stay (they are content-addressed). NULL-safe. */
+void dht_blob_writer_free(struct dht_blob_writer *w);
+
+/* Copies up to len bytes of the content starting at offset into buf;
+ * *got receives the count (0 at end). Reads at most one chunk from the store. */
+int dht_blob_read(struct dht *d, const struct dht_manifest *m, uint64_t offset, void *buf,
+                  size_t len, size_t *got);
+
+#endif
