@@ -1,0 +1,43 @@
+/*
+ * delete.c - DELETE (RFC 4918 9.6): files, and folders with everything below
+ * them; the locks on what is deleted go with it.
+ */
+#include "dav_private.h"
+
+int dav_delete(struct dav_req *r)
+{
+    struct dav_res res;
+    int flags, rc;
+
+    if (!r->path.rel[0])
+        return srv_respond_text(r->req, 403, "the root folder cannot be deleted");
+    dav_res_init(&res);
+    rc = dav_res_load(r->m, r->path.user, r->path.kind, r->path.rel, &res);
+    if (rc) {
+        rc = dav_respond_store_error(r, rc);
+        goto out;
+    }
+    if (!res.exists) {
+        rc = srv_respond_text(r->req, 404, "no resource at %s", srv_req_path(r->req));
+        goto out;
+    }
+    rc = dav_check_http_conditions(r, &res);
+    if (!rc)
+        rc = dav_check_if(r, r->path.rel);
+    if (rc)
+        goto out;
+    /* RFC 4918 9.6.1: the resource, its parent's membership and, for a folder,
+     * every member below it must be unlocked or have their tokens submitted */
+    flags = DAV_W_SELF | DAV_W_PARENT | (res.rec.type == DAV_RT_FOLDER ? DAV_W_MEMBERS : 0);
+    rc = dav_check_locks(r, r->path.rel, flags);
+    if (rc)
+        goto out;
+    rc = dav_tree_delete(r->m, r->path.user, r->path.kind, r->path.rel, res.rec.type, 1);
+    if (rc)
+        rc = dav_respond_store_error(r, rc);
+    else
+        rc = srv_respond(r->req, 204, NULL, "", 0);
+out:
+    dav_res_release(&res);
+    return rc;
+}
