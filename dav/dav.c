@@ -457,11 +457,11 @@ static int well_known_end(struct srv_request *req, void *ctx)
 
 int dav_register_routes(struct dav_module *m, struct srv_server *s)
 {
-    struct srv_route dav = {"/dav/", SRV_AUTH_BASIC, dav_begin, dav_end, m};
+    struct srv_route dav = {"/dav/", SRV_AUTH_BASIC, dav_begin, dav_end, m, NULL};
     struct srv_route caldav = {"/.well-known/caldav", SRV_AUTH_NONE, well_known_begin,
-                               well_known_end, m};
+                               well_known_end, m, NULL};
     struct srv_route carddav = {"/.well-known/carddav", SRV_AUTH_NONE, well_known_begin,
-                                well_known_end, m};
+                                well_known_end, m, NULL};
     int rc = srv_add_route(s, &dav);
     if (!rc)
         rc = srv_add_route(s, &caldav);

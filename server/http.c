@@ -352,21 +352,42 @@ static enum MHD_Result srv_queue(struct srv_request *req, int status)
 
 /* ---- routing and authentication ------------------------------------------ */
 
-static const struct srv_route *srv_match(const struct srv_server *s, const char *path)
+/* 1 when method is in the comma-separated list (NULL = every method). */
+static int srv_method_listed(const char *list, const char *method)
+{
+    if (!list)
+        return 1;
+    size_t mlen = strlen(method);
+    for (const char *p = list; *p;) {
+        size_t n = strcspn(p, ",");
+        if (n == mlen && strncmp(p, method, n) == 0)
+            return 1;
+        p += n;
+        if (*p == ',')
+            p++;
+    }
+    return 0;
+}
+
+static const struct srv_route *srv_match(const struct srv_server *s, const char *path,
+                                         const char *method)
 {
     const struct srv_route *best = NULL;
     size_t best_len = 0;
     size_t plen = strlen(path);
     for (size_t i = 0; i < s->nroutes; i++) {
-        const char *pre = s->routes[i].prefix;
-        size_t len = strlen(pre);
-        int hit = strncmp(path, pre, len) == 0;
+        const struct srv_route *r = &s->routes[i];
+        size_t len = strlen(r->prefix);
+        int hit = strncmp(path, r->prefix, len) == 0;
         /* "/dav" matches the route "/dav/" */
-        if (!hit && len > 1 && pre[len - 1] == '/' && plen == len - 1 &&
-            strncmp(path, pre, len - 1) == 0)
+        if (!hit && len > 1 && r->prefix[len - 1] == '/' && plen == len - 1 &&
+            strncmp(path, r->prefix, len - 1) == 0)
             hit = 1;
-        if (hit && len >= best_len) {
-            best = &s->routes[i];
+        if (!hit || !srv_method_listed(r->methods, method))
+            continue;
+        /* longer prefix wins; at equal length a method-specific route wins */
+        if (!best || len > best_len || (len == best_len && r->methods && !best->methods)) {
+            best = r;
             best_len = len;
         }
     }
@@ -479,7 +500,7 @@ static enum MHD_Result srv_first_call(struct srv_server *s, struct MHD_Connectio
         status = srv_respond_text(req, 400, "malformed request path");
         goto answer;
     }
-    req->route = srv_match(s, req->path);
+    req->route = srv_match(s, req->path, method);
     if (!req->route) {
         status = srv_respond_text(req, 404, "no such resource: %s", req->path);
         goto answer;
@@ -501,9 +522,17 @@ static enum MHD_Result srv_first_call(struct srv_server *s, struct MHD_Connectio
     return MHD_YES;
 
 answer:
-    /* Answering on the first call means MHD never sends 100 Continue and
-     * discards any body: early 401/412/413 cost no upload. */
     req->body_status = status;
+    if (req->content_length <= 0 &&
+        !MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING)) {
+        /* No body: answer on the next callback. Queueing on the first one
+         * makes MHD close the connection, which costs keep-alive clients
+         * (every DAV client) a reconnect per 401/404. */
+        log_set_request_id(NULL);
+        return MHD_YES;
+    }
+    /* A body follows: answering now means MHD never sends 100 Continue and
+     * discards the body, so an early 401/412/413 costs no upload. */
     {
         enum MHD_Result r = srv_queue(req, status);
         log_set_request_id(NULL);

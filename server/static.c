@@ -84,6 +84,6 @@ static int static_begin(struct srv_request *req, void *ctx)
 
 int static_register_routes(struct srv_server *s, const struct mg_config *cfg)
 {
-    struct srv_route r = {"/", SRV_AUTH_NONE, static_begin, NULL, (void *)cfg};
+    struct srv_route r = {"/", SRV_AUTH_NONE, static_begin, NULL, (void *)cfg, NULL};
     return srv_add_route(s, &r);
 }

@@ -39,8 +39,8 @@ static int status_metrics(struct srv_request *req, void *ctx)
 
 int status_register_routes(struct srv_server *s, struct dht *d)
 {
-    struct srv_route health = {"/healthz", SRV_AUTH_NONE, status_healthz, NULL, d};
-    struct srv_route metrics = {"/metrics", SRV_AUTH_NONE, status_metrics, NULL, NULL};
+    struct srv_route health = {"/healthz", SRV_AUTH_NONE, status_healthz, NULL, d, NULL};
+    struct srv_route metrics = {"/metrics", SRV_AUTH_NONE, status_metrics, NULL, NULL, NULL};
     int rc = srv_add_route(s, &health);
     if (!rc)
         rc = srv_add_route(s, &metrics);

@@ -37,6 +37,10 @@ struct srv_route {
     int (*begin)(struct srv_request *req, void *ctx);
     int (*end)(struct srv_request *req, void *ctx);
     void *ctx;
+    /* NULL: every method. Otherwise a comma-separated list ("PROPFIND,OPTIONS");
+     * among routes with the same prefix, one naming the method wins over one
+     * for every method, so "/" can serve portal files and answer PROPFIND. */
+    const char *methods;
 };
 
 /* Body sink installed by begin(): receives the body in pieces. Returns 0 to
