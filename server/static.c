@@ -78,6 +78,13 @@ static int static_begin(struct srv_request *req, void *ctx)
     mg_http_date(st.st_mtime, date, sizeof(date));
     srv_resp_header(req, "Last-Modified", date);
     srv_resp_header(req, "X-Content-Type-Options", "nosniff");
+    /* The portal loads nothing from elsewhere and is never framed. */
+    srv_resp_header(req, "Content-Security-Policy",
+                    "default-src 'self'; img-src 'self' data:; object-src 'none'; "
+                    "frame-ancestors 'none'; base-uri 'none'; form-action 'self'");
+    srv_resp_header(req, "X-Frame-Options", "DENY");
+    srv_resp_header(req, "Referrer-Policy", "no-referrer");
+    srv_resp_header(req, "Cache-Control", "no-cache");
     return srv_respond_stream(req, 200, static_type(full), (uint64_t)st.st_size, static_read, f,
                               static_close);
 }
