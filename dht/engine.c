@@ -23,6 +23,7 @@
 #include <sqlite3.h>
 
 #include "chunk_cache.h"
+#include "cluster.h"
 #include "hlc.h"
 #include "identity.h"
 
@@ -35,7 +36,17 @@
 /* Columns every row-returning statement starts its row with, in this order. */
 #define ROW_COLS "hlc, node, tomb, hash, value"
 
-enum reader_stmt { RS_GET, RS_SCAN_ALL, RS_SCAN_AFTER, RS_CHANGES, RS_PARTITION_HLC, RS_COUNT };
+enum reader_stmt {
+    RS_GET,
+    RS_SCAN_ALL,
+    RS_SCAN_AFTER,
+    RS_CHANGES,
+    RS_PARTITION_HLC,
+    RS_SCAN_ANY,
+    RS_META_PART,
+    RS_META_ALL,
+    RS_COUNT
+};
 
 static const char *const reader_sql[RS_COUNT] = {
     [RS_GET] = "SELECT " ROW_COLS " FROM rows WHERE pkey = ?1 AND rkey = ?2",
@@ -46,6 +57,15 @@ static const char *const reader_sql[RS_COUNT] = {
     [RS_CHANGES] = "SELECT " ROW_COLS ", rkey FROM rows"
                    " WHERE pkey = ?1 AND hlc > ?2 ORDER BY hlc, node",
     [RS_PARTITION_HLC] = "SELECT max(hlc) FROM rows WHERE pkey = ?1",
+    /* Replicas answer a coordinator's scan with tombstones too, so that a
+     * newer tombstone on one replica hides an older live row on another. */
+    [RS_SCAN_ANY] = "SELECT " ROW_COLS ", rkey FROM rows"
+                    " WHERE pkey = ?1 AND rkey >= ?2 ORDER BY rkey",
+    /* Versions without values: anti-entropy compares these, and a 1 MiB
+     * chunk's value stays on its overflow pages. */
+    [RS_META_PART] = "SELECT pkey, rkey, hlc, node, tomb, hash FROM rows WHERE pkey = ?1"
+                     " ORDER BY rkey",
+    [RS_META_ALL] = "SELECT pkey, rkey, hlc, node, tomb, hash FROM rows ORDER BY pkey, rkey",
 };
 
 enum writer_stmt {
@@ -55,6 +75,7 @@ enum writer_stmt {
     WS_GET,
     WS_PARTITION_HLC,
     WS_UPSERT,
+    WS_PURGE,
     WS_COUNT
 };
 
@@ -66,6 +87,7 @@ static const char *const writer_sql[WS_COUNT] = {
     [WS_PARTITION_HLC] = "SELECT max(hlc) FROM rows WHERE pkey = ?1",
     [WS_UPSERT] = ("INSERT OR REPLACE INTO rows (pkey, rkey, hlc, node, tomb, hash, value)"
                    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"),
+    [WS_PURGE] = "DELETE FROM rows WHERE pkey = ?1 AND rkey = ?2 AND hlc = ?3 AND node = ?4",
 };
 
 /* The index serves dht_changes_since (range on hlc, ordered by (hlc, node))
@@ -101,6 +123,7 @@ struct dht {
     int nidle;
 
     struct dht_chunk_cache *chunks;
+    struct cluster *cluster; /* NULL: a cluster of one (no network) */
 };
 
 /* Readers the calling thread holds (over all stores). A scan callback that
@@ -442,6 +465,11 @@ int dht_open(const struct dht_options *opts, struct dht **out)
     }
     log_info("store open path=%s node=%016llx readers=%d hlc=%llu", d->db_path,
              (unsigned long long)d->id.node_id, n, (unsigned long long)floor);
+    /* Without cluster state in the data directory this leaves d->cluster
+     * NULL and the store is exactly the local engine. */
+    rc = cluster_open(d, opts, &d->cluster);
+    if (rc)
+        goto out;
     *out = d;
 out:
     buf_release(&path);
@@ -454,6 +482,9 @@ void dht_close(struct dht *d)
 {
     if (!d)
         return;
+    /* Background threads use the engine: stop them first. */
+    cluster_close(d->cluster);
+    d->cluster = NULL;
     for (int i = 0; i < d->nreaders; i++)
         reader_close(&d->readers[i]);
     for (int i = 0; i < WS_COUNT; i++)
@@ -491,6 +522,16 @@ uint64_t dht_clock_now(struct dht *d)
 struct hlc *dht_engine_clock(struct dht *d)
 {
     return &d->clock;
+}
+
+struct cluster *dht_engine_cluster(const struct dht *d)
+{
+    return d->cluster;
+}
+
+const char *dht_engine_data_dir(const struct dht *d)
+{
+    return d->data_dir;
 }
 
 struct dht_chunk_cache *dht_engine_chunk_cache(struct dht *d)
@@ -549,7 +590,7 @@ static int get_row(struct dht *d, const char *pkey, const char *rkey, struct dht
     return rc;
 }
 
-int dht_get(struct dht *d, const char *pkey, const char *rkey, struct dht_row *out)
+int dht_local_get(struct dht *d, const char *pkey, const char *rkey, struct dht_row *out)
 {
     return get_row(d, pkey, rkey, out, 0);
 }
@@ -585,8 +626,8 @@ static int visit_rows(struct reader *r, sqlite3_stmt *st, const char *pkey, dht_
     return rc;
 }
 
-int dht_scan(struct dht *d, const char *pkey, const char *after, size_t limit, dht_row_fn fn,
-             void *ctx)
+int dht_local_scan(struct dht *d, const char *pkey, const char *after, size_t limit, dht_row_fn fn,
+                   void *ctx)
 {
     int rc = check_key(pkey);
     if (!rc && after)
@@ -610,7 +651,8 @@ int dht_scan(struct dht *d, const char *pkey, const char *after, size_t limit, d
     return rc;
 }
 
-int dht_changes_since(struct dht *d, const char *pkey, uint64_t since_hlc, dht_row_fn fn, void *ctx)
+int dht_local_changes_since(struct dht *d, const char *pkey, uint64_t since_hlc, dht_row_fn fn,
+                            void *ctx)
 {
     int rc = check_key(pkey);
     if (rc)
@@ -631,7 +673,7 @@ int dht_changes_since(struct dht *d, const char *pkey, uint64_t since_hlc, dht_r
     return rc;
 }
 
-int dht_partition_hlc(struct dht *d, const char *pkey, uint64_t *out)
+int dht_local_partition_hlc(struct dht *d, const char *pkey, uint64_t *out)
 {
     *out = 0;
     int rc = check_key(pkey);
@@ -777,9 +819,9 @@ static int write_row(struct dht *d, const char *pkey, const char *rkey, const st
     return rc;
 }
 
-int dht_engine_put_hashed(struct dht *d, const char *pkey, const char *rkey, const void *value,
-                          size_t len, const uint8_t hash[DHT_HASH_LEN], const struct dht_cond *cond,
-                          struct dht_version *out_version)
+int dht_local_put_hashed(struct dht *d, const char *pkey, const char *rkey, const void *value,
+                         size_t len, const uint8_t hash[DHT_HASH_LEN], const struct dht_cond *cond,
+                         struct dht_version *out_version)
 {
     int rc = check_keys(pkey, rkey);
     if (rc)
@@ -810,9 +852,9 @@ out:
     return rc;
 }
 
-int dht_put(struct dht *d, const char *pkey, const char *rkey, const void *value, size_t len,
-            const struct dht_cond *cond, struct dht_version *out_version,
-            uint8_t out_hash[DHT_HASH_LEN])
+int dht_local_put(struct dht *d, const char *pkey, const char *rkey, const void *value, size_t len,
+                  const struct dht_cond *cond, struct dht_version *out_version,
+                  uint8_t out_hash[DHT_HASH_LEN])
 {
     uint8_t hash[DHT_HASH_LEN];
     if (len > DHT_VALUE_MAX)
@@ -821,13 +863,13 @@ int dht_put(struct dht *d, const char *pkey, const char *rkey, const void *value
         return MG_EINVAL;
     /* Hash outside the write lock: writers only serialise on the SQL work. */
     crypto_generichash(hash, sizeof(hash), value, len, NULL, 0);
-    int rc = dht_engine_put_hashed(d, pkey, rkey, value, len, hash, cond, out_version);
+    int rc = dht_local_put_hashed(d, pkey, rkey, value, len, hash, cond, out_version);
     if (!rc && out_hash)
         memcpy(out_hash, hash, DHT_HASH_LEN);
     return rc;
 }
 
-int dht_delete(struct dht *d, const char *pkey, const char *rkey, const struct dht_cond *cond)
+int dht_local_delete(struct dht *d, const char *pkey, const char *rkey, const struct dht_cond *cond)
 {
     int rc = check_keys(pkey, rkey);
     if (rc)
@@ -893,5 +935,110 @@ out:
     pthread_mutex_unlock(&d->write_lock);
     if (!rc && applied)
         *applied = wrote;
+    return rc;
+}
+
+int dht_local_scan_any(struct dht *d, const char *pkey, const char *after, size_t live_limit,
+                       dht_row_fn fn, void *ctx)
+{
+    int rc = check_key(pkey);
+    if (!rc && after)
+        rc = check_key(after);
+    if (rc)
+        return rc;
+    struct reader *r;
+    rc = reader_acquire(d, &r);
+    if (rc)
+        return rc;
+    sqlite3_stmt *st = r->st[RS_SCAN_ANY];
+    sqlite3_bind_text(st, 1, pkey, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, after ? after : "", -1, SQLITE_STATIC);
+    size_t live = 0;
+    for (;;) {
+        int s = sqlite3_step(st);
+        if (s == SQLITE_DONE)
+            break;
+        if (s != SQLITE_ROW) {
+            log_err("store scan failed pkey=%s err=%s", pkey, sqlite3_errmsg(r->db));
+            rc = MG_EIO;
+            break;
+        }
+        if (live_limit && live >= live_limit) {
+            rc = DHT_SCAN_MORE;
+            break;
+        }
+        const char *rkey = (const char *)sqlite3_column_text(st, 5);
+        if (!rkey)
+            rkey = "";
+        /* rkey >= after keeps the primary-key range; "after" is exclusive. */
+        if (after && strcmp(rkey, after) == 0)
+            continue;
+        struct dht_row row;
+        row_from_stmt(st, &row, 0);
+        live += !row.tombstone;
+        rc = fn(ctx, rkey, &row);
+        if (rc)
+            break;
+    }
+    sqlite3_reset(st);
+    reader_release(d, r);
+    return rc;
+}
+
+int dht_local_meta(struct dht *d, const char *pkey, dht_meta_fn fn, void *ctx)
+{
+    int rc = pkey ? check_key(pkey) : 0;
+    if (rc)
+        return rc;
+    struct reader *r;
+    rc = reader_acquire(d, &r);
+    if (rc)
+        return rc;
+    sqlite3_stmt *st = r->st[pkey ? RS_META_PART : RS_META_ALL];
+    if (pkey)
+        sqlite3_bind_text(st, 1, pkey, -1, SQLITE_STATIC);
+    for (;;) {
+        int s = sqlite3_step(st);
+        if (s == SQLITE_DONE)
+            break;
+        if (s != SQLITE_ROW) {
+            log_err("store scan failed err=%s", sqlite3_errmsg(r->db));
+            rc = MG_EIO;
+            break;
+        }
+        const char *pk = (const char *)sqlite3_column_text(st, 0);
+        const char *rk = (const char *)sqlite3_column_text(st, 1);
+        struct dht_version v = {(uint64_t)sqlite3_column_int64(st, 2),
+                                node_from_db(sqlite3_column_int64(st, 3))};
+        int tomb = sqlite3_column_int(st, 4) != 0;
+        uint8_t hash[DHT_HASH_LEN];
+        const void *h = sqlite3_column_blob(st, 5);
+        if (h && sqlite3_column_bytes(st, 5) == DHT_HASH_LEN)
+            memcpy(hash, h, DHT_HASH_LEN);
+        else
+            memset(hash, 0, DHT_HASH_LEN);
+        rc = fn(ctx, pk ? pk : "", rk ? rk : "", &v, tomb, hash);
+        if (rc)
+            break;
+    }
+    sqlite3_reset(st);
+    reader_release(d, r);
+    return rc;
+}
+
+int dht_local_purge(struct dht *d, const char *pkey, const char *rkey, const struct dht_version *v)
+{
+    int rc = check_keys(pkey, rkey);
+    if (rc)
+        return rc;
+    pthread_mutex_lock(&d->write_lock);
+    sqlite3_stmt *st = d->ws[WS_PURGE];
+    sqlite3_bind_text(st, 1, pkey, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, rkey, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, (sqlite3_int64)v->hlc);
+    sqlite3_bind_int64(st, 4, node_to_db(v->node));
+    rc = writer_step(d, WS_PURGE);
+    sqlite3_clear_bindings(st);
+    pthread_mutex_unlock(&d->write_lock);
     return rc;
 }

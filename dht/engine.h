@@ -18,7 +18,7 @@ struct hlc *dht_engine_clock(struct dht *d);
 
 /* Like dht_put, but with the value's BLAKE2b-256 already computed by the
  * caller (the blob writer hashes each chunk to name it). hash must be the
- * hash of value; it is trusted. */
+ * hash of value; it is trusted. Replicated like dht_put when clustered. */
 int dht_engine_put_hashed(struct dht *d, const char *pkey, const char *rkey, const void *value,
                           size_t len, const uint8_t hash[DHT_HASH_LEN], const struct dht_cond *cond,
                           struct dht_version *out_version);
@@ -35,5 +35,54 @@ int dht_engine_apply(struct dht *d, const char *pkey, const char *rkey, const st
 /* Reads one row like dht_get, but returns tombstones too (tombstone set,
  * value empty). Returns 0 or MG_ENOTFOUND when no row exists at all. */
 int dht_engine_get_any(struct dht *d, const char *pkey, const char *rkey, struct dht_row *out);
+
+/* ---- the local engine behind the public API --------------------------------
+ * When the store is clustered, dht_get() and friends coordinate replicas
+ * (dht/coord.c); these always act on this node's own copy only. Same
+ * contracts as the public functions of the same name. */
+int dht_local_get(struct dht *d, const char *pkey, const char *rkey, struct dht_row *out);
+int dht_local_put(struct dht *d, const char *pkey, const char *rkey, const void *value, size_t len,
+                  const struct dht_cond *cond, struct dht_version *out_version,
+                  uint8_t out_hash[DHT_HASH_LEN]);
+int dht_local_put_hashed(struct dht *d, const char *pkey, const char *rkey, const void *value,
+                         size_t len, const uint8_t hash[DHT_HASH_LEN], const struct dht_cond *cond,
+                         struct dht_version *out_version);
+int dht_local_delete(struct dht *d, const char *pkey, const char *rkey,
+                     const struct dht_cond *cond);
+int dht_local_scan(struct dht *d, const char *pkey, const char *after, size_t limit, dht_row_fn fn,
+                   void *ctx);
+int dht_local_changes_since(struct dht *d, const char *pkey, uint64_t since_hlc, dht_row_fn fn,
+                            void *ctx);
+int dht_local_partition_hlc(struct dht *d, const char *pkey, uint64_t *out);
+
+/* Returned by dht_local_scan_any when it stopped at live_limit with rows left. */
+#define DHT_SCAN_MORE 1
+
+/* Visits the rows of a partition in row-key order, tombstones included,
+ * after `after` (exclusive; NULL = from the start), until live_limit live
+ * rows were visited (0 = no limit). Returns 0 at the end of the partition,
+ * DHT_SCAN_MORE when rows remain, fn's non-zero value, or an mg_err code. */
+int dht_local_scan_any(struct dht *d, const char *pkey, const char *after, size_t live_limit,
+                       dht_row_fn fn, void *ctx);
+
+/* Called with each row's version, without its value. */
+typedef int (*dht_meta_fn)(void *ctx, const char *pkey, const char *rkey,
+                           const struct dht_version *v, int tombstone,
+                           const uint8_t hash[DHT_HASH_LEN]);
+
+/* Visits the versions of every row of one partition (pkey) or, with pkey
+ * NULL, of the whole store, in (pkey, rkey) order. Returns 0, fn's non-zero
+ * value, or an mg_err code. */
+int dht_local_meta(struct dht *d, const char *pkey, dht_meta_fn fn, void *ctx);
+
+/* Removes a row for good (no tombstone) if its version is still v: for
+ * delivered hints and purged tombstones. Returns 0 (also when the row has
+ * changed or is gone) or MG_EIO. */
+int dht_local_purge(struct dht *d, const char *pkey, const char *rkey, const struct dht_version *v);
+
+/* The cluster layer of a store, NULL for a cluster of one. */
+struct cluster *dht_engine_cluster(const struct dht *d);
+/* The data directory (borrowed, valid until dht_close). */
+const char *dht_engine_data_dir(const struct dht *d);
 
 #endif

@@ -14,8 +14,10 @@
 
 #include <sodium.h>
 
+#include "cluster_cli.h"
 #include "handlers.h"
 #include "meshgate/accounts.h"
+#include "meshgate/api.h"
 #include "meshgate/common.h"
 #include "meshgate/config.h"
 #include "meshgate/dav.h"
@@ -30,6 +32,8 @@ static const char MAIN_USAGE[] =
     "commands:\n"
     "  serve          run a node (see: meshgate serve --help)\n"
     "  user           manage accounts: add, passwd, del, list (see: meshgate user --help)\n"
+    "  cluster        create, inspect and change a cluster (see: meshgate cluster --help)\n"
+    "  kv             raw rows of the replicated store (see: meshgate kv --help)\n"
     "  version        print the version\n"
     "  help           this text\n";
 
@@ -48,6 +52,10 @@ static const char SERVE_USAGE[] =
     "  --name NAME          node name shown by the portal\n"
     "  --max-body BYTES     largest buffered request body, e.g. XML (default 16777216)\n"
     "  --max-upload BYTES   largest uploaded file (default 68719476736)\n"
+    "  --join HOST:PORT     join the cluster through this member (with --token)\n"
+    "  --token TOKEN        join token printed by `meshgate cluster init`\n"
+    "  --advertise HOST:PORT  address other nodes reach this one at (default --listen)\n"
+    "  --zone NAME          failure zone: replicas are spread over zones\n"
     "  -h, --help           this text\n";
 
 static const char USER_USAGE[] =
@@ -76,7 +84,11 @@ enum {
     OPT_NAME,
     OPT_MAX_BODY,
     OPT_MAX_UPLOAD,
-    OPT_ADMIN
+    OPT_ADMIN,
+    OPT_JOIN,
+    OPT_TOKEN,
+    OPT_ADVERTISE,
+    OPT_ZONE
 };
 
 static const struct option SERVE_OPTS[] = {
@@ -89,6 +101,10 @@ static const struct option SERVE_OPTS[] = {
     {"name", required_argument, NULL, OPT_NAME},
     {"max-body", required_argument, NULL, OPT_MAX_BODY},
     {"max-upload", required_argument, NULL, OPT_MAX_UPLOAD},
+    {"join", required_argument, NULL, OPT_JOIN},
+    {"token", required_argument, NULL, OPT_TOKEN},
+    {"advertise", required_argument, NULL, OPT_ADVERTISE},
+    {"zone", required_argument, NULL, OPT_ZONE},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -104,7 +120,8 @@ static int set_str(char **field, const char *value)
 }
 
 /* Applies the serve flags to c. Returns 0, 1 for --help, or -1 after printing an error. */
-static int serve_parse(int argc, char **argv, struct mg_config *c)
+static int serve_parse(int argc, char **argv, struct mg_config *c,
+                       struct cli_serve_cluster *sc)
 {
     char err[256];
     /* Pass 1: --config first, so that flags override the file. */
@@ -132,6 +149,10 @@ static int serve_parse(int argc, char **argv, struct mg_config *c)
             break;
         case OPT_DATA: rc = set_str(&c->data_dir, optarg); break;
         case OPT_CONFIG: break;
+        case OPT_JOIN: sc->join = optarg; break;
+        case OPT_TOKEN: sc->token = optarg; break;
+        case OPT_ADVERTISE: sc->advertise = optarg; break;
+        case OPT_ZONE: sc->zone = optarg; break;
         case OPT_THREADS:
             rc = mg_parse_u64(optarg, &v) || v > 256 ? MG_EINVAL : 0;
             if (rc)
@@ -171,10 +192,24 @@ static int serve_parse(int argc, char **argv, struct mg_config *c)
     return 0;
 }
 
+/* What the glue's authentication hooks reach: Basic through the
+ * authenticator, bearer tokens through the REST module that issues them. */
+struct main_auth {
+    struct srv_auth *auth;
+    struct api_module *api;
+};
+
 static int main_check_basic(void *ctx, const char *user, const char *pass, const char *peer,
                             int *is_admin)
 {
-    return auth_check_basic(ctx, user, pass, peer, is_admin);
+    struct main_auth *ma = ctx;
+    return auth_check_basic(ma->auth, user, pass, peer, is_admin);
+}
+
+static int main_check_bearer(void *ctx, const char *token, char *user, size_t cap, int *is_admin)
+{
+    struct main_auth *ma = ctx;
+    return api_check_bearer(ma->api, token, user, cap, is_admin);
 }
 
 static int cmd_serve(int argc, char **argv)
@@ -185,9 +220,11 @@ static int cmd_serve(int argc, char **argv)
     struct srv_auth *auth = NULL;
     struct srv_server *srv = NULL;
     struct dav_module *dav = NULL;
+    struct api_module *api = NULL;
     int status = 1;
 
-    int p = serve_parse(argc, argv, &cfg);
+    struct cli_serve_cluster sc = {0};
+    int p = serve_parse(argc, argv, &cfg, &sc);
     if (p == 1) {
         fputs(SERVE_USAGE, stdout);
         status = 0;
@@ -209,6 +246,7 @@ static int cmd_serve(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
 
     struct dht_options dopts = {.data_dir = cfg.data_dir, .readers = 0};
+    cli_serve_cluster_apply(&sc, cfg.listen_host, cfg.listen_port, &dopts);
     int rc = dht_open(&dopts, &d);
     if (rc) {
         log_err("cannot open the store in %s: %s", cfg.data_dir, mg_strerror(rc));
@@ -216,15 +254,20 @@ static int cmd_serve(int argc, char **argv)
     }
     auth = auth_new(d, &cfg);
     dav = dav_new(d, &cfg);
-    if (!auth || !dav) {
-        log_err("out of memory");
+    api = api_new(d, &cfg);
+    if (!auth || !dav || !api) {
+        log_err("cannot set up the modules (out of memory, or the store failed)");
         goto out;
     }
-    struct srv_auth_ops ops = {.check_basic = main_check_basic, .check_bearer = NULL, .ctx = auth};
+    api_use_auth(api, auth);
+    struct main_auth mauth = {auth, api};
+    struct srv_auth_ops ops = {
+        .check_basic = main_check_basic, .check_bearer = main_check_bearer, .ctx = &mauth};
     if (srv_new(&cfg, &ops, &srv))
         goto out;
     if (status_register_routes(srv, d) || static_register_routes(srv, &cfg) ||
-        dav_register_routes(dav, srv)) {
+        dav_register_routes(dav, srv) || api_register_routes(api, srv) ||
+        cli_register_mesh_route(srv, d)) {
         log_err("cannot register routes");
         goto out;
     }
@@ -241,6 +284,7 @@ static int cmd_serve(int argc, char **argv)
 out:
     srv_free(srv);
     dav_free(dav);
+    api_free(api);
     auth_free(auth);
     dht_close(d);
     if (status == 0 && p == 0)
@@ -404,6 +448,10 @@ int main(int argc, char **argv)
         return cmd_serve(argc - 1, argv + 1);
     if (strcmp(cmd, "user") == 0)
         return cmd_user(argc - 1, argv + 1);
+    if (strcmp(cmd, "cluster") == 0)
+        return cli_cluster(argc - 1, argv + 1);
+    if (strcmp(cmd, "kv") == 0)
+        return cli_kv(argc - 1, argv + 1);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("meshgate %s\n", MESHGATE_VERSION);
         return 0;

@@ -54,9 +54,23 @@ void dht_row_release(struct dht_row *row);
 struct dht_options {
     const char *data_dir; /* created if missing; holds store.db and node.key */
     int readers;          /* SQLite reader connections (0 = default 8) */
+
+    /* Cluster (all optional). A data directory without cluster state
+     * (cluster.json) opened without join_token is a cluster of one: no
+     * network, replication clamped to 1, exactly the local engine. */
+    const char *listen_addr;    /* "host:port" of this node's HTTP server. Set by
+                                 * `serve`: the store becomes a full member (gossip
+                                 * on UDP, same port; repair threads). NULL: a
+                                 * client of the cluster (the CLI), which
+                                 * coordinates its own requests only. */
+    const char *advertise_addr; /* address other nodes use (default listen_addr) */
+    const char *zone;           /* failure zone of this node (rack, house); may be NULL */
+    const char *join_addr;      /* "host:port" of a member to join through */
+    const char *join_token;     /* from `meshgate cluster init`: cluster key (+ address) */
 };
 
-/* Opens (creating if needed) the store in opts->data_dir.
+/* Opens (creating if needed) the store in opts->data_dir, and joins or
+ * rejoins its cluster when it has one (see struct dht_options).
  * Returns 0 and a handle in *out, or an mg_err code. */
 int dht_open(const struct dht_options *opts, struct dht **out);
 /* Flushes and closes the store. NULL-safe. */
@@ -156,5 +170,71 @@ void dht_blob_writer_free(struct dht_blob_writer *w);
  * *got receives the count (0 at end). Reads at most one chunk from the store. */
 int dht_blob_read(struct dht *d, const struct dht_manifest *m, uint64_t offset, void *buf,
                   size_t len, size_t *got);
+
+/* ---- cluster ------------------------------------------------------------ */
+
+/* Replication settings for dht_cluster_init (0 = default). */
+struct dht_cluster_params {
+    int replicas;     /* N, default 3 */
+    int write_quorum; /* W, default 2 */
+    int read_quorum;  /* R, default 2 */
+    int gossip_ms;    /* SWIM protocol period, default 1000 */
+    int suspect_ms;   /* least time a member stays suspected, default 5 * gossip_ms */
+    int ae_ms;        /* anti-entropy interval, default 30000 */
+    int timeout_ms;   /* peer request timeout, default 3000 */
+};
+
+/* Creates cluster state (a fresh 32-byte cluster key, the parameters) in
+ * data_dir, which must not have any yet (MG_EEXIST). advertise (may be NULL)
+ * is put into the join token as the address to join through. *token receives
+ * a malloc'd join token. Returns 0 or an mg_err code. */
+int dht_cluster_init(const char *data_dir, const struct dht_cluster_params *params,
+                     const char *advertise, char **token);
+/* The join token of the cluster d belongs to (malloc'd), MG_ENOTFOUND when
+ * it is not clustered. */
+int dht_cluster_token(struct dht *d, const char *advertise, char **token);
+/* 1 when d is a member or client of a cluster, 0 for a cluster of one. */
+int dht_is_clustered(const struct dht *d);
+
+/* The operator's view as JSON: this node, the parameters, and each member
+ * with state, zone, address, ring ownership, hint backlog, last anti-entropy
+ * round, and the estimated network size. A client (the CLI) asks the running
+ * node of its data directory and falls back to the saved member list.
+ * Appends to out. Returns 0 or an mg_err code. */
+int dht_cluster_status(struct dht *d, struct buf *out);
+
+/* Graceful leave (a running member is asked through the peer protocol):
+ * the node hands its data to the new owners and is removed from the ring. */
+int dht_cluster_leave(struct dht *d);
+/* Removes member node_id (dead for good) from the ring; its data is
+ * re-replicated from the remaining replicas. */
+int dht_cluster_remove(struct dht *d, uint64_t node_id);
+/* Sends a sealed ping to addr and returns the HTTP status of the answer
+ * (200, 401 refused, 0 no answer). save (may be NULL) receives the sealed
+ * request bytes; clock_offset_ms shifts the sender clock (diagnostics: an
+ * operator checks that a far-future clock is refused). */
+int dht_cluster_ping(struct dht *d, const char *addr, int64_t clock_offset_ms, struct buf *save);
+
+/* Reads this node's own replica of a row, tombstones included (tombstone
+ * set), without asking any other node. Returns 0 or MG_ENOTFOUND. */
+int dht_get_replica(struct dht *d, const char *pkey, const char *rkey, struct dht_row *out);
+/* Visits this node's own live rows of a partition (like dht_scan, local). */
+int dht_scan_replica(struct dht *d, const char *pkey, const char *after, size_t limit,
+                     dht_row_fn fn, void *ctx);
+/* Calls fn(ctx, pkey, digest_hex, rows) for every partition this node holds
+ * (node-local bookkeeping excluded), in pkey order. Replicas holding the
+ * same versions of a partition print the same digest. */
+int dht_replica_digests(struct dht *d,
+                        int (*fn)(void *ctx, const char *pkey, const char *digest_hex,
+                                  uint32_t rows),
+                        void *ctx);
+
+/* Answers one peer protocol request: path is the request path under
+ * "/.mesh/v1/", body the sealed request. Appends the sealed reply to reply.
+ * Returns the HTTP status: 200, 400 malformed or unknown version, 401 not
+ * sealed with the cluster key / replayed / clock out of bounds (logged),
+ * 404 unknown message, 503 when d is not a serving cluster member. */
+int dht_peer_handle(struct dht *d, const char *path, const void *body, size_t len,
+                    struct buf *reply);
 
 #endif

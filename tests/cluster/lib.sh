@@ -1,0 +1,255 @@
+# shellcheck shell=bash disable=SC2034
+# lib.sh - helpers sourced by every tests/cluster/test_*.sh script: real
+# meshgate nodes on 127.0.0.2 .. 127.0.0.6 (one port number, free on every
+# address; gossip uses the same number over UDP).
+#
+#   source "$(dirname "$0")/lib.sh"
+#   cl_init "$@"                    # $1 = path to the meshgate binary
+#   cl_create 3                     # cluster init on node 1, start 3 nodes, wait for gossip
+#   cl_kv 2 put p r value           # raw rows through node 2
+#   cl_kill 3; cl_start 3           # kill -9 and restart by PID
+#   cl_finish                       # stops the nodes, prints "N passed, N failed", exits
+#
+# Every wait polls with a deadline; nothing sleeps blindly; only processes
+# started here are signalled, by PID. Environment: MESHGATE_KEEP=1 keeps the
+# temporary directory, CL_LOG_LEVEL (default warn) sets the nodes' log level.
+
+set -euo pipefail
+
+CL_BIN=""
+CL_TMP=""
+CL_PORT=""
+CL_NAME=""
+CL_PASSED=0
+CL_FAILED=0
+CL_TOKEN=""
+declare -a CL_PID=()
+declare -a CL_ARGS=()
+# Fast protocol timings so that failure detection and repair fit a test.
+CL_GOSSIP_MS=${CL_GOSSIP_MS:-200}
+CL_SUSPECT_MS=${CL_SUSPECT_MS:-1000}
+CL_AE_MS=${CL_AE_MS:-3000}
+CL_TIMEOUT_MS=${CL_TIMEOUT_MS:-1000}
+
+log() { printf '[%s %s] %s\n' "$CL_NAME" "$(date +%T)" "$*" >&2; }
+pass() {
+    CL_PASSED=$((CL_PASSED + 1))
+    if [[ "${MESHGATE_VERBOSE:-0}" == 1 ]]; then printf 'ok   %s\n' "$*"; fi
+}
+fail() {
+    CL_FAILED=$((CL_FAILED + 1))
+    printf 'FAIL %s\n' "$*"
+}
+check() { # check DESC CMD...: passes when CMD succeeds
+    local desc=$1
+    shift
+    if "$@"; then pass "$desc"; else fail "$desc"; fi
+}
+
+cl_ip() { echo "127.0.0.$(($1 + 1))"; }
+cl_addr() { echo "$(cl_ip "$1"):$CL_PORT"; }
+cl_url() { echo "http://$(cl_addr "$1")"; }
+cl_data() { echo "$CL_TMP/n$1"; }
+
+# A port number free for TCP and UDP on every test address.
+cl_pick_port() {
+    python3 - <<'PY'
+import random, socket
+for _ in range(200):
+    port = random.randint(20000, 60000)
+    ok = True
+    for i in range(2, 8):
+        for kind in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
+            s = socket.socket(socket.AF_INET, kind)
+            try:
+                s.bind((f"127.0.0.{i}", port))
+            except OSError:
+                ok = False
+            finally:
+                s.close()
+    if ok:
+        print(port)
+        break
+PY
+}
+
+cl_init() {
+    CL_BIN=$(readlink -f "${1:?usage: $0 /path/to/meshgate}")
+    CL_NAME=$(basename "$0" .sh)
+    CL_TMP=$(mktemp -d "${TMPDIR:-/tmp}/mg-cluster.XXXXXX")
+    CL_PORT=$(cl_pick_port)
+    [[ -n "$CL_PORT" ]] || { echo "no free port"; exit 1; }
+    trap cl_cleanup EXIT
+    log "work dir $CL_TMP port $CL_PORT"
+}
+
+cl_cleanup() {
+    local i
+    for i in "${!CL_PID[@]}"; do
+        local pid=${CL_PID[$i]}
+        [[ -n "$pid" ]] || continue
+        kill -CONT "$pid" 2>/dev/null || true
+        kill -TERM "$pid" 2>/dev/null || true
+    done
+    for i in "${!CL_PID[@]}"; do
+        local pid=${CL_PID[$i]}
+        [[ -n "$pid" ]] || continue
+        local n
+        for n in $(seq 1 100); do
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 0.1
+        done
+        kill -KILL "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done
+    if [[ "${MESHGATE_KEEP:-0}" == 1 || "$CL_FAILED" != 0 ]]; then
+        echo "kept $CL_TMP" >&2
+        local f
+        if [[ "$CL_FAILED" != 0 ]]; then
+            for f in "$CL_TMP"/n*.log; do
+                [[ -f "$f" ]] || continue
+                echo "---- tail $f" >&2
+                tail -n 15 "$f" >&2
+            done
+        fi
+    else
+        rm -rf "$CL_TMP"
+    fi
+}
+
+cl_finish() {
+    printf '%s: %d passed, %d failed\n' "$CL_NAME" "$CL_PASSED" "$CL_FAILED"
+    echo "$CL_PASSED passed, $CL_FAILED failed"
+    [[ "$CL_FAILED" == 0 ]]
+    exit $?
+}
+
+# cl_wait DESC SECONDS CMD...: polls CMD every 0.1 s until it succeeds.
+cl_wait() {
+    local desc=$1 secs=$2
+    shift 2
+    local deadline=$((SECONDS + secs))
+    while ((SECONDS < deadline)); do
+        if "$@" >/dev/null 2>&1; then return 0; fi
+        sleep 0.1
+    done
+    log "timed out after ${secs}s: $desc"
+    return 1
+}
+
+cl_healthy() { curl -sf --max-time 2 "$(cl_url "$1")/healthz" >/dev/null; }
+
+# cl_start N [extra serve args]: starts node N (in the background) and waits for /healthz.
+cl_start() {
+    local n=$1
+    shift
+    local args=(serve --listen "$(cl_addr "$n")" --data "$(cl_data "$n")"
+        --log-level "${CL_LOG_LEVEL:-warn}" "$@")
+    if [[ -n "${CL_ARGS[$n]:-}" && $# == 0 ]]; then
+        # shellcheck disable=SC2206
+        args+=(${CL_ARGS[$n]})
+    fi
+    "$CL_BIN" "${args[@]}" >>"$CL_TMP/n$n.log" 2>&1 &
+    CL_PID[$n]=$!
+    cl_wait "node $n healthy" 40 cl_healthy "$n"
+}
+
+cl_kill() { # kill -9 node N
+    local pid=${CL_PID[$1]}
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+    CL_PID[$1]=""
+}
+
+cl_stop() { # graceful stop of node N
+    local pid=${CL_PID[$1]}
+    kill -TERM "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+    CL_PID[$1]=""
+}
+
+cl_pause() { kill -STOP "${CL_PID[$1]}"; }
+cl_resume() { kill -CONT "${CL_PID[$1]}"; }
+
+# cl_status N: node N's view as JSON.
+cl_status() { "$CL_BIN" cluster status --data "$(cl_data "$1")" --json; }
+
+# cl_state_of VIEWER NODE_N: the state NODE_N has in VIEWER's view.
+cl_state_of() {
+    local id
+    id=$(cl_node_id "$2")
+    cl_status "$1" | python3 -c "
+import json, sys
+o = json.load(sys.stdin)
+print(next((m['state'] for m in o['members'] if m['id'] == '$id'), 'unknown'))"
+}
+
+cl_node_id() { cl_status "$1" | python3 -c "import json,sys; print(json.load(sys.stdin)['node'])"; }
+
+# cl_members_alive N COUNT: node N sees exactly COUNT alive members.
+cl_members_alive() {
+    local got
+    got=$(cl_status "$1" | python3 -c "
+import json, sys
+o = json.load(sys.stdin)
+print(sum(1 for m in o['members'] if m['state'] == 'alive'))") || return 1
+    [[ "$got" == "$2" ]]
+}
+
+# cl_create COUNT [init args]: a cluster of COUNT nodes, every one seeing all alive.
+cl_create() {
+    local count=$1
+    shift
+    CL_TOKEN=$("$CL_BIN" cluster init --data "$(cl_data 1)" --advertise "$(cl_addr 1)" \
+        --gossip-ms "$CL_GOSSIP_MS" --suspect-ms "$CL_SUSPECT_MS" \
+        --anti-entropy-ms "$CL_AE_MS" --timeout-ms "$CL_TIMEOUT_MS" "$@")
+    cl_start 1
+    local i
+    for i in $(seq 2 "$count"); do
+        cl_start "$i" --join "$(cl_addr 1)" --token "$CL_TOKEN"
+    done
+    for i in $(seq 1 "$count"); do
+        cl_wait "node $i sees $count alive members" 30 cl_members_alive "$i" "$count" ||
+            { fail "cluster of $count did not form (node $i)"; cl_finish; }
+    done
+    log "cluster of $count formed"
+}
+
+cl_kv() { # cl_kv N ACTION ARGS...: meshgate kv through node N's data directory
+    local n=$1
+    shift
+    local action=$1
+    shift
+    "$CL_BIN" kv "$action" --data "$(cl_data "$n")" "$@"
+}
+
+# cl_digests N: "digest pkey rows" lines of node N's replicas.
+cl_digests() { "$CL_BIN" cluster digests --data "$(cl_data "$1")"; }
+
+# cl_converged N1 N2 ... [--replicas R]: every partition held by the listed
+# nodes has exactly R copies (default 3) with one digest.
+cl_converged() {
+    local want=3 nodes=()
+    while (($#)); do
+        if [[ "$1" == --replicas ]]; then want=$2; shift 2; else nodes+=("$1"); shift; fi
+    done
+    local n
+    for n in "${nodes[@]}"; do cl_digests "$n" >"$CL_TMP/digests.$n" || return 1; done
+    local files=()
+    for n in "${nodes[@]}"; do files+=("$CL_TMP/digests.$n"); done
+    python3 - "$want" "${files[@]}" <<'PY'
+import collections, sys
+want = int(sys.argv[1])
+seen = collections.defaultdict(list)
+for f in sys.argv[2:]:
+    for line in open(f):
+        digest, pkey, rows = line.rstrip("\n").split("\t")
+        seen[pkey].append(digest)
+bad = [(p, d) for p, d in seen.items() if len(d) != want or len(set(d)) != 1]
+if bad:
+    print(f"{len(bad)} of {len(seen)} partitions not converged, e.g. {bad[0][0]}: {bad[0][1]}",
+          file=sys.stderr)
+    sys.exit(1)
+print(len(seen))
+PY
+}
