@@ -210,6 +210,12 @@ static int api_check_password(struct api_call *c, const char *user, const char *
                            "%d seconds",
                            c->m->cfg->login_lockout);
     }
+    if (rc && rc != MG_EDENIED) {
+        srv_resp_header(c->req, "Retry-After", "5");
+        return api_problem(c->req, 503, "unavailable",
+                           "accounts cannot be read right now (%s); try again shortly",
+                           mg_strerror(rc));
+    }
     if (rc) {
         if (status_wrong == 401)
             srv_resp_header(c->req, "WWW-Authenticate", "Bearer realm=\"meshgate\"");

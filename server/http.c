@@ -430,6 +430,10 @@ static int srv_authenticate(struct srv_request *req)
         } else if (arc == MG_ETOOBIG) {
             srv_resp_header(req, "Retry-After", "60");
             rc = srv_respond_text(req, 429, "too many failed logins, try again later");
+        } else if (arc != MG_EDENIED) {
+            srv_resp_header(req, "Retry-After", "5");
+            rc = srv_respond_text(req, 503, "accounts are unavailable right now: %s",
+                                  mg_strerror(arc));
         } else if (mode == SRV_AUTH_BASIC) {
             log_info("auth failed user=%s peer=%s", user, req->peer);
             srv_resp_header(req, "WWW-Authenticate",

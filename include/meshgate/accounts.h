@@ -108,8 +108,10 @@ struct srv_auth;
 /* Creates the authenticator (cache + rate limiter). d and cfg are borrowed. */
 struct srv_auth *auth_new(struct dht *d, const struct mg_config *cfg);
 void auth_free(struct srv_auth *a);
-/* Verifies Basic credentials through the cache. Returns 0, MG_EDENIED, or
- * MG_ETOOBIG when the account or address is locked out after failures. */
+/* Verifies Basic credentials through the cache. Returns 0, MG_EDENIED,
+ * MG_ETOOBIG when the account or address is locked out after failures, or
+ * MG_EUNAVAIL/MG_EIO when the account could not be read (not counted as a
+ * failed login). */
 int auth_check_basic(struct srv_auth *a, const char *user, const char *pass, const char *peer,
                      int *is_admin);
 
