@@ -26,6 +26,7 @@ const struct api_route api_routes[] = {
     {"GET", API_BASE "/me", API_USER, API_BODY_NONE, 0, api_me_get},
     {"DELETE", API_BASE "/me", API_USER, API_BODY_JSON, 0, api_me_delete},
     {"POST", API_BASE "/me/password", API_USER, API_BODY_JSON, 0, api_me_password},
+    {"GET", API_BASE "/cluster", API_ADMIN, API_BODY_NONE, 0, api_cluster_get},
     {"GET", API_BASE "/admin/settings", API_ADMIN, API_BODY_NONE, 0, api_settings_get},
     {"PUT", API_BASE "/admin/settings", API_ADMIN, API_BODY_JSON, 0, api_settings_put},
     {"GET", API_BASE "/admin/invites", API_ADMIN, API_BODY_NONE, 0, api_invites_list},

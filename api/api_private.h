@@ -176,6 +176,8 @@ int api_me_get(struct api_call *c);
 int api_me_delete(struct api_call *c);
 int api_me_password(struct api_call *c);
 int api_settings_get(struct api_call *c);
+/* GET /cluster (admin): the operator's view of the cluster (dht_cluster_status). */
+int api_cluster_get(struct api_call *c);
 int api_settings_put(struct api_call *c);
 int api_invites_list(struct api_call *c);
 int api_invites_create(struct api_call *c);

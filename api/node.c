@@ -62,3 +62,28 @@ int api_openapi_get(struct api_call *c)
         return srv_respond(c->req, 304, NULL, NULL, 0);
     return srv_respond(c->req, 200, "application/json", api_openapi_json, len);
 }
+
+int api_cluster_get(struct api_call *c)
+{
+    struct buf out;
+    buf_init(&out);
+    int rc = dht_cluster_status(c->m->d, &out);
+    json_t *v = NULL;
+    if (rc == MG_ENOTFOUND) {
+        /* not clustered: a cluster of one, replication clamped to 1 */
+        char id[17];
+        snprintf(id, sizeof(id), "%016llx", (unsigned long long)dht_node_id(c->m->d));
+        v = json_pack("{s:b, s:s, s:{s:i, s:i, s:i}, s:[{s:s, s:s, s:f}], s:i}", "clustered", 0,
+                      "node", id, "params", "replicas", 1, "write_quorum", 1, "read_quorum", 1,
+                      "members", "id", id, "state", "alive", "ownership", 1.0, "network_size",
+                      1);
+        rc = v ? 0 : MG_ENOMEM;
+    } else if (!rc) {
+        v = json_loadb(out.data, out.len, 0, NULL);
+    }
+    buf_release(&out);
+    if (!v)
+        return api_problem(c->req, 503, "unavailable", "the cluster status cannot be read: %s",
+                           mg_strerror(rc ? rc : MG_EIO));
+    return api_send_json(c->req, 200, v);
+}

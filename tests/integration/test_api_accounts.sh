@@ -104,6 +104,14 @@ done
 expect_status PUT "$API/admin/settings" 403 "${AB[@]}" "${J[@]}" --data-binary '{"signup": "open"}'
 expect_status POST "$API/admin/invites" 403 "${AB[@]}"
 
+# the operator's view of the cluster: a single node is a cluster of one
+expect_status GET "$API/cluster" 403 "${AB[@]}"
+expect_problem 403
+expect_status GET "$API/cluster" 200 "${AA[@]}"
+expect_json .clustered false
+expect_json '.members | length' 1
+expect_json '.members[0].state' alive
+
 # ---- sign-up: closed, then by invitation, then open ----------------------------------
 
 expect_status POST "$API/signup" 403 "${J[@]}" --data-binary '{"user": "carol", "password": "carol-Secret-3"}'
