@@ -312,6 +312,21 @@ static const char *mime_header(const struct mime_headers *h, const char *name)
     return NULL;
 }
 
+/* Copies n bytes of raw text (not NUL-terminated: it may end the buffer) up
+ * to the first NUL into a new string. Unlike strndup, never looks past n. */
+static char *mime_copy(const char *p, size_t n)
+{
+    const char *nul = memchr(p, '\0', n);
+    if (nul)
+        n = (size_t)(nul - p);
+    char *s = malloc(n + 1);
+    if (s) {
+        memcpy(s, p, n);
+        s[n] = '\0';
+    }
+    return s;
+}
+
 /* Splits an entity into headers and body. Returns 0, MG_EINVAL (no header at
  * all) or MG_ENOMEM. */
 static int mime_split(const char *raw, size_t len, struct mime_headers *h, const char **body,
@@ -359,15 +374,15 @@ static int mime_split(const char *raw, size_t len, struct mime_headers *h, const
                 const char *v = colon + 1;
                 while (v < raw + line_end && (*v == ' ' || *v == '\t'))
                     v++;
-                h->v[h->n].name = strndup(raw + i, (size_t)(colon - (raw + i)));
-                h->v[h->n].value = strndup(v, (size_t)(raw + line_end - v));
+                h->v[h->n].name = mime_copy(raw + i, (size_t)(colon - (raw + i)));
+                h->v[h->n].value = mime_copy(v, (size_t)(raw + line_end - v));
                 if (!h->v[h->n].name || !h->v[h->n].value) {
                     free(h->v[h->n].name);
                     free(h->v[h->n].value);
                     rc = MG_ENOMEM;
                     break;
                 }
-                /* NUL bytes inside a header end it: strndup stopped there */
+                /* NUL bytes inside a header end it: mime_copy stopped there */
                 h->n++;
             } else if (h->n == 0) {
                 rc = MG_EINVAL; /* the first line is no header: not a message */
