@@ -22,7 +22,7 @@ void cfg_defaults(struct mg_config *c)
     c->web_dir = strdup(MESHGATE_WEB_DIR);
     c->node_name = strdup("meshgate");
     c->log_level = strdup("info");
-    c->threads = 0;
+    c->threads = -1;
     c->auth_cache_ttl = 30;
     c->login_max_failures = 10;
     c->login_lockout = 60;
@@ -149,7 +149,7 @@ static int cfg_set(struct mg_config *c, const char *name, json_t *v, char *err, 
         return 0;
     }
     case CFG_INT:
-        if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+        if (!json_is_integer(v) || json_integer_value(v) < (strcmp(name, "threads") ? 0 : -1) ||
             json_integer_value(v) > 1000000000) {
             snprintf(err, cap, "config key \"%s\" must be an integer from 0 to 1000000000", name);
             return MG_EINVAL;
@@ -229,8 +229,8 @@ int cfg_validate(const struct mg_config *c, char *err, size_t cap)
         snprintf(err, cap, "log_level must be error, warn, info or debug");
         return MG_EINVAL;
     }
-    if (c->threads < 0 || c->threads > 256) {
-        snprintf(err, cap, "threads must be 0 (thread per connection) to 256");
+    if (c->threads < -1 || c->threads > 256) {
+        snprintf(err, cap, "threads must be -1 (auto), 0 (thread per connection) or up to 256");
         return MG_EINVAL;
     }
     if (!c->data_dir || !c->data_dir[0]) {

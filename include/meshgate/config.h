@@ -30,7 +30,8 @@ struct mg_config {
     char *web_dir;     /* static portal files */
     char *node_name;   /* shown by the portal */
     char *log_level;   /* error|warn|info|debug */
-    int threads;       /* HTTP worker threads; 0 = one thread per connection */
+    int threads;       /* HTTP worker threads; 0 = one thread per connection,
+                        * -1 = auto (see srv_auto_threads in server/main.c) */
     int auth_cache_ttl;   /* seconds a verified password stays cached */
     int login_max_failures; /* failed logins per account/address before lock-out */
     int login_lockout;      /* seconds of lock-out */
