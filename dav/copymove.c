@@ -5,11 +5,133 @@
  * one row whatever the file's size. Folders copy member by member. MOVE is a
  * copy that keeps the times, followed by a delete of the source; locks stay
  * behind (RFC 4918 7.5: a lock does not move with its resource).
+ *
+ * In calendar and address book trees an object goes only into a collection
+ * of its kind that takes its component type, and its UID must be free there
+ * (RFC 4791 5.3.2.1, RFC 6352 6.3.2.1: no-uid-conflict); collections cannot
+ * land inside calendars or address books (calendar-collection-location-ok).
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "dav_private.h"
+
+/* What COPY/MOVE of a calendar or address object did to the UID index. */
+struct objmove {
+    char *uid;     /* the object's UID, NULL when not an object */
+    char *old_uid; /* the UID of the overwritten destination */
+    char *sparent, *dparent;
+};
+
+static void objmove_release(struct objmove *om)
+{
+    free(om->uid);
+    free(om->old_uid);
+    free(om->sparent);
+    free(om->dparent);
+}
+
+static char *record_uid(const struct dav_res *res)
+{
+    struct dav_objidx x;
+    char *s;
+    if (!res->exists || dav_objidx_decode(&res->rec.index, &x) || !x.uid.n)
+        return NULL;
+    s = malloc(x.uid.n + 1);
+    if (s) {
+        memcpy(s, x.uid.p, x.uid.n);
+        s[x.uid.n] = '\0';
+    }
+    return s;
+}
+
+/* The CalDAV / CardDAV preconditions of COPY and MOVE; claims the UID in the
+ * destination collection. Returns 0 or the status after responding. */
+static int check_objects(struct dav_req *r, const struct dav_res *src, const struct dav_res *dres,
+                         const char *dst, int move, struct objmove *om)
+{
+    int card = r->path.kind == DAV_KIND_ADDRESSBOOKS;
+    const char *ns = card ? DAV_NS_CARDDAV : DAV_NS_CALDAV;
+    struct dav_res dparent;
+    struct dav_objidx x;
+    struct buf href;
+    char *holder = NULL;
+    int rc;
+
+    dav_res_init(&dparent);
+    buf_init(&href);
+    if (src->rec.coll == DAV_COLL_INBOX || src->rec.coll == DAV_COLL_OUTBOX) {
+        rc = srv_respond_text(r->req, 403, "the schedule inbox and outbox stay where they are");
+        goto out;
+    }
+    om->sparent = dav_rel_parent(r->path.rel);
+    om->dparent = dav_rel_parent(dst);
+    if (!om->sparent || !om->dparent) {
+        rc = srv_respond_text(r->req, 500, "out of memory");
+        goto out;
+    }
+    rc = dav_res_load(r->m, r->path.user, r->path.kind, om->dparent, &dparent);
+    if (rc) {
+        rc = dav_respond_store_error(r, rc);
+        goto out;
+    }
+    if (src->rec.type == DAV_RT_FOLDER) {
+        if (dparent.exists && dparent.rec.coll != DAV_COLL_PLAIN)
+            rc = dav_respond_error_ns(r->req, 403, ns,
+                                      card ? "addressbook-collection-location-ok"
+                                           : "calendar-collection-location-ok",
+                                      NULL, "collections cannot be nested in this collection");
+        goto out;
+    }
+    if (!dparent.exists || dparent.rec.coll != (card ? DAV_COLL_ADDRESSBOOK : DAV_COLL_CALENDAR)) {
+        rc = srv_respond_text(r->req, 403, "%s",
+                              card ? "address objects belong in an address book collection"
+                                   : "calendar objects belong in a calendar collection");
+        goto out;
+    }
+    if (dav_objidx_decode(&src->rec.index, &x) || !x.uid.n)
+        goto out; /* not an indexed object (stored before indexing): nothing to claim */
+    if (!card && !(dav_coll_comps(&dparent.rec) & x.comps)) {
+        rc = dav_respond_error_ns(r->req, 403, ns, "supported-calendar-component", NULL,
+                                  "the destination calendar does not take this component type");
+        goto out;
+    }
+    om->uid = record_uid(src);
+    om->old_uid = record_uid(dres);
+    if (!om->uid) {
+        rc = srv_respond_text(r->req, 500, "out of memory");
+        goto out;
+    }
+    rc = dav_uid_claim(r->m, r->path.user, r->path.kind, om->dparent, om->uid, dav_rel_name(dst),
+                       &holder);
+    if (rc == MG_EEXIST && move && strcmp(om->sparent, om->dparent) == 0 &&
+        strcmp(holder, dav_rel_name(r->path.rel)) == 0) {
+        /* a rename inside one collection: the UID moves with the object */
+        free(holder);
+        holder = NULL;
+        rc = dav_uid_release(r->m, r->path.user, r->path.kind, om->sparent, om->uid,
+                             dav_rel_name(r->path.rel));
+        if (!rc)
+            rc = dav_uid_claim(r->m, r->path.user, r->path.kind, om->dparent, om->uid,
+                               dav_rel_name(dst), &holder);
+    }
+    if (rc == MG_EEXIST) {
+        if (dav_tree_path(&href, r->path.user, r->path.kind, om->dparent, 1) ||
+            buf_puts(&href, holder))
+            rc = srv_respond_text(r->req, 500, "out of memory");
+        else
+            rc = dav_respond_error_ns(r->req, 403, ns, "no-uid-conflict", href.data,
+                                      "the destination collection has this UID already");
+        goto out;
+    }
+    if (rc)
+        rc = dav_respond_store_error(r, rc);
+out:
+    dav_res_release(&dparent);
+    buf_release(&href);
+    free(holder);
+    return rc;
+}
 
 /* 1 when rel b is a or below a (rels have no trailing '/'). */
 static int rel_within(const char *b, const char *a)
@@ -26,9 +148,11 @@ int dav_copymove(struct dav_req *r, int move)
     char *dpath = NULL;
     struct dav_path dst;
     struct dav_res src, dres;
+    struct objmove om;
     int depth, overwrite, flags, rc;
 
     memset(&dst, 0, sizeof(dst));
+    memset(&om, 0, sizeof(om));
     dav_res_init(&src);
     dav_res_init(&dres);
     if (!dhdr) {
@@ -123,6 +247,11 @@ int dav_copymove(struct dav_req *r, int move)
     rc = dav_check_locks(r, dst.rel, flags);
     if (rc)
         goto out;
+    if (r->path.kind != DAV_KIND_FILES) {
+        rc = check_objects(r, &src, &dres, dst.rel, move, &om);
+        if (rc)
+            goto out;
+    }
     /* RFC 4918 9.8.4 / 9.9.3: an overwritten destination is deleted first;
      * a lock on the destination URL stays */
     if (dres.exists) {
@@ -136,6 +265,9 @@ int dav_copymove(struct dav_req *r, int move)
                        depth == DAV_DEPTH_0, move);
     if (!rc && move)
         rc = dav_tree_delete(r->m, r->path.user, r->path.kind, r->path.rel, src.rec.type, 1);
+    if (rc && om.uid)
+        dav_uid_release(r->m, r->path.user, r->path.kind, om.dparent, om.uid,
+                        dav_rel_name(dst.rel));
     if (rc == MG_EEXIST) {
         rc = srv_respond_text(r->req, 412, "the destination was created meanwhile");
         goto out;
@@ -144,9 +276,16 @@ int dav_copymove(struct dav_req *r, int move)
         rc = dav_respond_store_error(r, rc);
         goto out;
     }
+    if (om.uid && move)
+        dav_uid_release(r->m, r->path.user, r->path.kind, om.sparent, om.uid,
+                        dav_rel_name(r->path.rel));
+    if (om.old_uid && om.uid && strcmp(om.old_uid, om.uid) != 0)
+        dav_uid_release(r->m, r->path.user, r->path.kind, om.dparent, om.old_uid,
+                        dav_rel_name(dst.rel));
     /* RFC 4918 9.8.5 / 9.9.4: 201 when the destination was created, 204 when replaced */
     rc = srv_respond(r->req, dres.exists ? 204 : 201, NULL, "", 0);
 out:
+    objmove_release(&om);
     dav_res_release(&src);
     dav_res_release(&dres);
     dav_path_release(&dst);

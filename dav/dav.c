@@ -1,7 +1,8 @@
 /*
  * dav.c - the DAV module: routes, per-request state, method dispatch,
- * OPTIONS, the well-known redirects (RFC 6764), and the checks every
- * modifying method shares (If header and locks, RFC 4918 7 and 10.4).
+ * OPTIONS, the well-known redirects (RFC 6764), PROPFIND on "/" for
+ * discovery, and the checks every modifying method shares (If header and
+ * locks, RFC 4918 7 and 10.4).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -12,8 +13,13 @@
 #include "meshgate/dav.h"
 
 #define DAV_ALLOW_TREE                                                                             \
-    "OPTIONS, GET, HEAD, PUT, DELETE, MKCOL, COPY, MOVE, PROPFIND, PROPPATCH, LOCK, UNLOCK"
-#define DAV_ALLOW_VIRTUAL "OPTIONS, GET, HEAD, PROPFIND"
+    "OPTIONS, GET, HEAD, PUT, DELETE, MKCOL, COPY, MOVE, PROPFIND, PROPPATCH, LOCK, UNLOCK, "      \
+    "REPORT"
+#define DAV_ALLOW_CAL DAV_ALLOW_TREE ", MKCALENDAR"
+#define DAV_ALLOW_VIRTUAL "OPTIONS, GET, HEAD, PROPFIND, REPORT"
+/* RFC 4918 10.1 (1, 2, 3), RFC 3744 (access-control), RFC 4791 5.1
+ * (calendar-access), RFC 6352 6.1 (addressbook), RFC 5689 (extended-mkcol) */
+#define DAV_COMPLIANCE "1, 2, 3, access-control, calendar-access, addressbook, extended-mkcol"
 
 struct dav_module *dav_new(struct dht *d, const struct mg_config *cfg)
 {
@@ -24,6 +30,10 @@ struct dav_module *dav_new(struct dht *d, const struct mg_config *cfg)
     m->cfg = cfg;
     /* libxml2's global state is set up once, before any thread parses */
     xmlInitParser();
+    /* libical: report errors as X-LIC-ERROR properties, never abort; load
+     * the UTC zone (shared by every thread) before any thread asks for it */
+    icalerror_set_errors_are_fatal(0);
+    (void)icaltimezone_get_utc_timezone();
     return m;
 }
 
@@ -309,8 +319,8 @@ int dav_check_http_conditions(struct dav_req *r, const struct dav_res *res)
 
 static int dav_headers(struct dav_req *r, const char *allow)
 {
-    /* RFC 4918 10.1 and 18: class 1 and 2 */
-    if (srv_resp_header(r->req, "DAV", "1, 2") || srv_resp_header(r->req, "Allow", allow) ||
+    /* RFC 4918 10.1 and 18 */
+    if (srv_resp_header(r->req, "DAV", DAV_COMPLIANCE) || srv_resp_header(r->req, "Allow", allow) ||
         srv_resp_header(r->req, "MS-Author-Via", "DAV"))
         return MG_ENOMEM;
     return 0;
@@ -318,7 +328,9 @@ static int dav_headers(struct dav_req *r, const char *allow)
 
 int dav_options(struct dav_req *r)
 {
-    const char *allow = r->path.area == DAV_AREA_TREE ? DAV_ALLOW_TREE : DAV_ALLOW_VIRTUAL;
+    const char *allow = r->path.area != DAV_AREA_TREE        ? DAV_ALLOW_VIRTUAL
+                        : r->path.kind == DAV_KIND_CALENDARS ? DAV_ALLOW_CAL
+                                                             : DAV_ALLOW_TREE;
     if (dav_headers(r, allow))
         return srv_respond_text(r->req, 500, "out of memory");
     return srv_respond(r->req, 200, NULL, "", 0);
@@ -345,6 +357,10 @@ static int dispatch_virtual(struct dav_req *r, const char *method)
         return dav_options(r);
     if (method_is(method, "PROPFIND"))
         return dav_propfind(r);
+    if (r->path.area == DAV_AREA_SITE_ROOT)
+        return not_allowed(r, "PROPFIND");
+    if (method_is(method, "REPORT"))
+        return dav_report(r);
     if (method_is(method, "GET") || method_is(method, "HEAD"))
         return dav_get(r, method_is(method, "HEAD"));
     return not_allowed(r, DAV_ALLOW_VIRTUAL);
@@ -352,10 +368,16 @@ static int dispatch_virtual(struct dav_req *r, const char *method)
 
 static int dispatch_tree(struct dav_req *r, const char *method)
 {
+    int objects = r->path.kind != DAV_KIND_FILES;
+
     if (method_is(method, "PROPFIND"))
         return dav_propfind(r);
+    if (method_is(method, "REPORT"))
+        return dav_report(r);
     if (method_is(method, "PUT"))
-        return dav_put_end(r);
+        return objects ? dav_obj_put(r) : dav_put_end(r);
+    if (method_is(method, "MKCALENDAR"))
+        return dav_mkcalendar(r, 0);
     if (method_is(method, "DELETE"))
         return dav_delete(r);
     if (method_is(method, "MKCOL"))
@@ -374,7 +396,7 @@ static int dispatch_tree(struct dav_req *r, const char *method)
         return dav_options(r);
     if (method_is(method, "GET") || method_is(method, "HEAD"))
         return dav_get(r, method_is(method, "HEAD"));
-    return not_allowed(r, DAV_ALLOW_TREE);
+    return not_allowed(r, r->path.kind == DAV_KIND_CALENDARS ? DAV_ALLOW_CAL : DAV_ALLOW_TREE);
 }
 
 static int dav_begin(struct srv_request *req, void *ctx)
@@ -397,6 +419,12 @@ static int dav_begin(struct srv_request *req, void *ctx)
     /* litmus delete_fragment: a fragment never reaches a server legitimately */
     if (strchr(srv_req_raw_path(req), '#'))
         return srv_respond_text(req, 400, "a request URI must not contain a fragment");
+    if (strcmp(srv_req_path(req), "/") == 0) {
+        /* discovery: iOS and macOS ask the server's root (RFC 6764 6) */
+        memset(&r->path, 0, sizeof(r->path));
+        r->path.area = DAV_AREA_SITE_ROOT;
+        return 0;
+    }
     rc = dav_path_parse(srv_req_path(req), &r->path);
     if (rc == MG_ETOOBIG)
         return srv_respond_text(req, 414, "path too long");
@@ -423,6 +451,16 @@ static int dav_begin(struct srv_request *req, void *ctx)
      * body was empty), and keep-alive matters for GET throughput. */
     if (r->path.area != DAV_AREA_TREE)
         return 0;
+    if (method_is(method, "PUT") && r->path.kind != DAV_KIND_FILES) {
+        /* calendar and address objects are parsed whole: the glue buffers
+         * them; refuse what is too big before reading it */
+        int64_t clen = srv_req_content_length(req);
+        if (clen > 0 && (uint64_t)clen > dav_obj_max(m))
+            return dav_respond_error_ns(
+                req, 403, r->path.kind == DAV_KIND_CALENDARS ? DAV_NS_CALDAV : DAV_NS_CARDDAV,
+                "max-resource-size", NULL, "the object is larger than max-resource-size");
+        return 0;
+    }
     if (method_is(method, "PUT"))
         return dav_put_begin(r);
     return 0;
@@ -434,6 +472,8 @@ static int dav_end(struct srv_request *req, void *ctx)
     const char *method = srv_req_method(req);
     (void)ctx;
 
+    /* the work of a request happens here, on this thread: a fresh budget */
+    dav_ical_budget_reset(DAV_REQUEST_ITER_BUDGET);
     if (!r)
         return srv_respond_text(req, 500, "missing request state");
     if (r->path.area != DAV_AREA_TREE)
@@ -458,11 +498,15 @@ static int well_known_end(struct srv_request *req, void *ctx)
 int dav_register_routes(struct dav_module *m, struct srv_server *s)
 {
     struct srv_route dav = {"/dav/", SRV_AUTH_BASIC, dav_begin, dav_end, m, NULL};
-    struct srv_route caldav = {"/.well-known/caldav", SRV_AUTH_NONE, well_known_begin,
-                               well_known_end, m, NULL};
-    struct srv_route carddav = {"/.well-known/carddav", SRV_AUTH_NONE, well_known_begin,
-                                well_known_end, m, NULL};
+    /* the portal owns "/" for GET; PROPFIND on it is discovery */
+    struct srv_route root = {"/", SRV_AUTH_BASIC, dav_begin, dav_end, m, "PROPFIND"};
+    struct srv_route caldav = {
+        "/.well-known/caldav", SRV_AUTH_NONE, well_known_begin, well_known_end, m, NULL};
+    struct srv_route carddav = {
+        "/.well-known/carddav", SRV_AUTH_NONE, well_known_begin, well_known_end, m, NULL};
     int rc = srv_add_route(s, &dav);
+    if (!rc)
+        rc = srv_add_route(s, &root);
     if (!rc)
         rc = srv_add_route(s, &caldav);
     if (!rc)

@@ -27,7 +27,13 @@
 #define DAV_LOCK_TIMEOUT_DEFAULT 3600    /* seconds when the client names none */
 #define DAV_LOCK_TIMEOUT_MAX 604800      /* "Infinite" and anything longer is capped to a week */
 #define DAV_NS "DAV:"
-#define DAV_ETAG_BYTES 16 /* bytes of the content hash in an ETag */
+#define DAV_NS_CALDAV "urn:ietf:params:xml:ns:caldav"
+#define DAV_NS_CARDDAV "urn:ietf:params:xml:ns:carddav"
+#define DAV_NS_CS "http://calendarserver.org/ns/"
+#define DAV_NS_APPLE "http://apple.com/ns/ical/"
+#define DAV_ETAG_BYTES 16       /* bytes of the content hash in an ETag */
+#define DAV_OBJ_MAX (10u << 20) /* bytes of one calendar or vCard object (max-resource-size) */
+#define DAV_SYNC_PREFIX "http://meshgate/sync/" /* sync tokens: this + decimal HLC */
 
 /* ---- the module ------------------------------------------------------------ */
 
@@ -48,7 +54,8 @@ enum dav_area {
     DAV_AREA_KIND_HOME,  /* /dav/files/ (kind set) */
     DAV_AREA_PRINCIPALS, /* /dav/principals/ */
     DAV_AREA_PRINCIPAL,  /* /dav/principals/<user>/ (user set) */
-    DAV_AREA_TREE        /* /dav/files/<user>/<rel> (kind, user, rel set) */
+    DAV_AREA_TREE,       /* /dav/files/<user>/<rel> (kind, user, rel set) */
+    DAV_AREA_SITE_ROOT   /* / (PROPFIND for discovery; set by dav.c, not by the parser) */
 };
 
 /* A parsed request path. rel has no leading or trailing '/', "" is the root of
@@ -111,12 +118,22 @@ struct dav_prop {
 
 enum dav_rtype { DAV_RT_FILE = 1, DAV_RT_FOLDER = 2 };
 
+/* What a folder is (kept in the record's second byte). */
+enum dav_coll {
+    DAV_COLL_PLAIN = 0,
+    DAV_COLL_CALENDAR = 1,    /* RFC 4791 4.2 */
+    DAV_COLL_ADDRESSBOOK = 2, /* RFC 6352 5.2 */
+    DAV_COLL_INBOX = 3,       /* RFC 6638 2.2 schedule inbox */
+    DAV_COLL_OUTBOX = 4       /* RFC 6638 2.1 schedule outbox */
+};
+
 /* The record kept for every resource (a row in its parent's partition; the
  * root folder's record is the row "" of its own partition). The byte strings
  * point into whatever buffer the record was decoded from, or wherever its
  * builder put them; only the props array is owned (dav_record_release). */
 struct dav_record {
     int type;                   /* enum dav_rtype */
+    int coll;                   /* enum dav_coll (folders) */
     uint64_t size;              /* content bytes (files) */
     int64_t mtime_ms;           /* last modified */
     int64_t ctime_ms;           /* created */
@@ -126,6 +143,7 @@ struct dav_record {
     struct dav_prop *props;
     size_t nprops;
     size_t props_cap;
+    struct dav_bytes index; /* dav_objidx_encode output, or empty */
 };
 
 void dav_record_init(struct dav_record *r);
@@ -143,6 +161,28 @@ int dav_record_set_prop(struct dav_record *r, const struct dav_prop *p);
 void dav_record_remove_prop(struct dav_record *r, const char *ns, const char *name);
 /* The quoted strong ETag of a file record into out (>= 2*DAV_ETAG_BYTES+3 bytes). */
 void dav_record_etag(const struct dav_record *r, char *out, size_t cap);
+
+/* What the index of a record describes. */
+enum dav_objkind { DAV_OBJ_NONE = 0, DAV_OBJ_ICAL = 1, DAV_OBJ_VCARD = 2, DAV_OBJ_COLL = 3 };
+
+/* Index data kept in a record so that queries can skip most objects without
+ * parsing them: a calendar object's UID, component type and time bounds; a
+ * vCard's UID; a calendar collection's supported component set (comps). */
+struct dav_objidx {
+    int kind;       /* enum dav_objkind */
+    unsigned comps; /* DAV_COMP_* bits */
+    int64_t lo, hi; /* UTC seconds bounding every instance; INT64_MIN/MAX: open */
+    struct dav_bytes uid;
+};
+
+/* Appends the encoding of x. Returns 0, MG_ETOOBIG (UID over 64 KiB) or MG_ENOMEM. */
+int dav_objidx_encode(const struct dav_objidx *x, struct buf *out);
+/* Decodes b into x (x->uid points into b). Returns 0 or MG_EINVAL. */
+int dav_objidx_decode(const struct dav_bytes *b, struct dav_objidx *x);
+/* The whole content of a file record (inline or from its chunks), at most max
+ * bytes. Appends to out. Returns 0, MG_ETOOBIG, MG_EIO or MG_ENOMEM. */
+int dav_record_content(struct dav_module *m, const struct dav_record *rec, uint64_t max,
+                       struct buf *out);
 
 /* ---- resources in the store (resource.c) ---------------------------------------- */
 
@@ -216,6 +256,9 @@ int dav_put_prop_name(struct buf *b, const char *ns, size_t nslen, const char *n
  * href (may be NULL) is put inside the precondition element. Returns status. */
 int dav_respond_error(struct srv_request *req, int status, const char *cond, const char *href,
                       const char *message);
+/* The same with the precondition element in namespace ns (CalDAV, CardDAV). */
+int dav_respond_error_ns(struct srv_request *req, int status, const char *ns, const char *cond,
+                         const char *href, const char *message);
 
 /* ---- request headers (headers.c) ----------------------------------------------------- */
 
@@ -333,6 +376,8 @@ void dav_lock_new_token(char *out, size_t cap);
 /* ---- per-request context (dav.c) -------------------------------------------------------- */
 
 struct dav_put_state;
+struct dav_caldata;
+struct dav_carddata;
 
 struct dav_req {
     struct dav_module *m;
@@ -344,6 +389,10 @@ struct dav_req {
     struct dav_lockset locks;
     int locks_loaded;
     struct dav_put_state *put;
+    /* REPORT: how calendar-data / address-data are returned (NULL: as stored) */
+    const struct dav_caldata *caldata;
+    const struct dav_carddata *carddata;
+    const icaltimezone *floating; /* zone of floating times (a calendar's calendar-timezone) */
 };
 
 /* Loads the user's locks once per request. Returns 0 or an mg_err. */
@@ -415,7 +464,8 @@ enum dav_vkind {
     DAV_V_ROOT,       /* /dav/ */
     DAV_V_KIND_HOME,  /* /dav/files/ */
     DAV_V_PRINCIPALS, /* /dav/principals/ */
-    DAV_V_PRINCIPAL   /* /dav/principals/<user>/ */
+    DAV_V_PRINCIPAL,  /* /dav/principals/<user>/ */
+    DAV_V_SITE_ROOT   /* / (discovery only) */
 };
 
 struct dav_pres {
@@ -424,11 +474,16 @@ struct dav_pres {
     const char *name;             /* default displayname */
     const struct dav_record *rec; /* DAV_V_TREE */
     const char *lock_key;         /* DAV_V_TREE: lock-store key */
+    const char *rel;              /* DAV_V_TREE: the resource's rel */
+    const char *body;             /* the content when the caller has it, else NULL */
+    size_t body_len;
+    icalcomponent *cal; /* the content parsed, when the caller has it */
 };
 
 /* Live properties this module computes. */
 struct dav_live {
-    const char *name; /* in DAV: */
+    const char *ns;
+    const char *name;
     int in_allprop;
     int protected_;
 };
@@ -438,10 +493,184 @@ const struct dav_live *dav_live_find(const char *ns, const char *name);
  * it does not apply to res. Returns 200, 404 or an mg_err (< 0). */
 int dav_live_emit(struct dav_req *r, const struct dav_pres *res, const struct dav_live *lp,
                   struct buf *out);
+/* PROPFIND of pf on the request's tree resource to depth (propfind.c). */
+int dav_propfind_tree(struct dav_req *r, const struct dav_propfind *pf, int depth);
 /* PROPFIND on /dav/, /dav/<kind>/, /dav/principals/ and a principal (principal.c). */
 int dav_propfind_virtual(struct dav_req *r, const struct dav_propfind *pf, int depth);
 /* Appends a <D:response> for res as pf asks. */
 int dav_propfind_response(struct dav_req *r, const struct dav_pres *res,
                           const struct dav_propfind *pf, struct buf *out);
+
+/* ---- CalDAV and CardDAV ---------------------------------------------------------------- */
+
+/* 1 when s (n bytes) is UTF-8 text without NUL or control characters other
+ * than tab, CR and LF (ical.c). */
+int dav_text_valid(const char *s, size_t n);
+/* Drops the VTIMEZONEs of cal whose TZID names a zone of the system's tz
+ * database, so that times resolve through libical's shared, cached zones:
+ * expanding an object's own VTIMEZONE costs milliseconds per object, which
+ * would dominate every query. The TZID is trusted to mean the zone it names
+ * (clients generate these VTIMEZONEs from the same database); zones only
+ * the object defines are kept. Only for evaluation: the stored bytes keep
+ * their VTIMEZONEs (ical.c). */
+void dav_ical_prefer_builtin_zones(icalcomponent *cal);
+/* Sets how many recurrence iterations the calling thread may still spend
+ * (the current request; -1: no limit beyond the per-call one). Past it,
+ * expansion gives MG_ETOOBIG, which queries count as a match (ical.c). */
+void dav_ical_budget_reset(long iterations);
+#define DAV_REQUEST_ITER_BUDGET 20000000L
+/* RFC 4791 9.9: 1 when the instance overlaps [qs, qe) (ical.c). */
+int dav_ical_instance_overlaps(const struct dav_ical_instance *in, int64_t qs, int64_t qe);
+/* DAV_COMP_* bit of a component name ("VEVENT"), 0 for others; and back. */
+unsigned dav_ical_comp_bit(const char *name);
+const char *dav_ical_comp_name(unsigned bit);
+/* RFC 4791 9.9: 1 when comp (VEVENT, VTODO, VJOURNAL, VFREEBUSY or VALARM)
+ * overlaps [qs, qe); a recurring master is tested instance by instance. An
+ * expansion over budget counts as a match: a query never drops an object
+ * silently (calrange.c). */
+int dav_ical_comp_in_range(icalcomponent *comp, int64_t qs, int64_t qe,
+                           const icaltimezone *floating);
+/* RFC 4791 9.9: 1 when the date-time property p of comp lies in [qs, qe). */
+int dav_ical_prop_in_range(icalproperty *p, icalcomponent *comp, int64_t qs, int64_t qe,
+                           const icaltimezone *floating);
+/* A zone from calendar-timezone text: a VCALENDAR with one VTIMEZONE.
+ * Returns 0 and *out (icaltimezone_free(z, 1)) or MG_EINVAL (calrange.c). */
+int dav_ical_zone_from_text(const char *text, size_t len, icaltimezone **out);
+
+/* text-match (textmatch.c, RFC 4790, RFC 5051, RFC 4791 9.7.5, RFC 6352 10.5.4) */
+enum dav_collation { DAV_COLLATION_OCTET = 0, DAV_COLLATION_ASCII, DAV_COLLATION_UNICODE };
+enum dav_match_type { DAV_MATCH_CONTAINS = 0, DAV_MATCH_EQUALS, DAV_MATCH_STARTS, DAV_MATCH_ENDS };
+
+struct dav_textmatch {
+    char *text;
+    int collation; /* enum dav_collation */
+    int match;     /* enum dav_match_type */
+    int negate;
+};
+
+/* Parses a text-match element (CalDAV or CardDAV); dflt is the collation when
+ * none is named (CalDAV: i;ascii-casemap, CardDAV: i;unicode-casemap).
+ * Returns 0, MG_EINVAL (malformed: 400 / valid-filter), MG_EDENIED
+ * (unsupported collation: supported-collation) or MG_ENOMEM. */
+int dav_textmatch_parse(xmlNode *node, int dflt, struct dav_textmatch *tm);
+void dav_textmatch_release(struct dav_textmatch *tm);
+/* 1 when value matches (negate-condition applied), else 0. */
+int dav_textmatch_test(const struct dav_textmatch *tm, const char *value);
+
+/* Parses a CALDAV:time-range element (start and/or end, UTC) into [*s, *e);
+ * a missing bound is INT64_MIN / INT64_MAX. Returns 0 or MG_EINVAL. */
+int dav_time_range_parse(xmlNode *n, int64_t *s, int64_t *e);
+
+/* CalDAV filters (calfilter.c, RFC 4791 9.7) */
+struct dav_calfilter;
+/* Parses a CALDAV:filter element. Returns 0, MG_EINVAL (CALDAV:valid-filter,
+ * err says why), MG_EDENIED (CALDAV:supported-collation) or MG_ENOMEM. */
+int dav_calfilter_parse(xmlNode *filter, struct dav_calfilter **out, char *err, size_t cap);
+void dav_calfilter_free(struct dav_calfilter *f);
+/* 1 when the VCALENDAR cal matches. */
+int dav_calfilter_match(const struct dav_calfilter *f, icalcomponent *cal,
+                        const icaltimezone *floating);
+/* 0 when an object with index x cannot match (wrong component type, or its
+ * time bounds miss the filter's range); 1 when it may. */
+int dav_calfilter_may_match(const struct dav_calfilter *f, const struct dav_objidx *x);
+
+/* CardDAV filters (cardfilter.c, RFC 6352 10.5) */
+struct dav_cardfilter;
+int dav_cardfilter_parse(xmlNode *filter, struct dav_cardfilter **out, char *err, size_t cap);
+void dav_cardfilter_free(struct dav_cardfilter *f);
+int dav_cardfilter_match(const struct dav_cardfilter *f, const struct dav_vcard *c);
+
+/* calendar-data and address-data in REPORTs (caldata.c, RFC 4791 9.6, RFC 6352 10.4) */
+struct dav_calcomp {
+    char *name;
+    int allprop, allcomp;
+    char **props;
+    size_t nprops;
+    struct dav_calcomp *comps;
+    size_t ncomps;
+};
+
+struct dav_caldata {
+    struct dav_calcomp *comp; /* NULL: everything */
+    int expand;
+    int64_t expand_start, expand_end;
+    int limit_rs;
+    int64_t lrs_start, lrs_end;
+    int limit_fb;
+    int64_t lfb_start, lfb_end;
+};
+
+struct dav_carddata {
+    char **props; /* NULL with nprops 0 and all set: the whole vCard */
+    size_t nprops;
+    int all;
+};
+
+/* Parse a calendar-data / address-data request element. Return 0 or
+ * MG_EINVAL (400) / MG_ENOMEM. */
+int dav_caldata_parse(xmlNode *node, struct dav_caldata *out);
+void dav_caldata_release(struct dav_caldata *cd);
+int dav_carddata_parse(xmlNode *node, struct dav_carddata *out);
+void dav_carddata_release(struct dav_carddata *cd);
+/* Appends the iCalendar text to return for one object: data as stored when
+ * spec asks for nothing else, else the object parsed (cal, or data when cal
+ * is NULL) and expanded / limited / pruned. Returns 0, MG_EINVAL (stored data
+ * unparsable), MG_ETOOBIG (expansion over budget) or MG_ENOMEM. */
+int dav_caldata_render(const struct dav_caldata *spec, const char *data, size_t len,
+                       icalcomponent *cal, const icaltimezone *floating, struct buf *out);
+int dav_carddata_render(const struct dav_carddata *spec, const char *data, size_t len,
+                        struct buf *out);
+
+/* UID index (uidindex.c): partition "cuid/<user>/<kind>/<collection rel>",
+ * one row per UID (hex of its hash) naming the resource that holds it.
+ * Entries are verified against the named resource before they are believed,
+ * so a stale entry (an interrupted write) never blocks a client. */
+/* Claims uid for the resource name in collection crel. Returns 0, MG_EEXIST
+ * (another resource holds it: its name in *holder, malloc'd) or an mg_err. */
+int dav_uid_claim(struct dav_module *m, const char *user, enum dav_kind kind, const char *crel,
+                  const char *uid, const char *name, char **holder);
+/* Drops the entry of uid when it names name. Returns 0 or an mg_err. */
+int dav_uid_release(struct dav_module *m, const char *user, enum dav_kind kind, const char *crel,
+                    const char *uid, const char *name);
+/* Empties the index of a collection. */
+int dav_uid_purge(struct dav_module *m, const char *user, enum dav_kind kind, const char *crel);
+/* Rebuilds the index of a collection from its members (after COPY/MOVE). */
+int dav_uid_rebuild(struct dav_module *m, const char *user, enum dav_kind kind, const char *crel);
+
+/* Calendar homes (home.c) */
+/* Called when the root of a user's calendar or address book tree was just
+ * created: makes the default calendar ("Personal"), address book
+ * ("Contacts") and the schedule inbox and outbox. Returns 0 or an mg_err. */
+int dav_home_defaults(struct dav_module *m, const char *user, enum dav_kind kind);
+/* Creates the collection rel of type coll (enum dav_coll) with comps (a
+ * calendar's supported components; 0: VEVENT, VTODO, VJOURNAL) and dead
+ * properties props (borrowed). Returns 0, MG_EEXIST or an mg_err. */
+int dav_coll_create(struct dav_module *m, const char *user, enum dav_kind kind, const char *rel,
+                    int coll, unsigned comps, const struct dav_prop *props, size_t nprops);
+/* Makes sure both homes of user exist (and so their defaults). */
+int dav_home_ensure(struct dav_module *m, const char *user);
+/* Loads the parent folder of rel into *parent (dav_res_init'ed by the
+ * caller; the root for top-level names). Returns 0 or an mg_err. */
+int dav_parent_load(struct dav_module *m, const char *user, enum dav_kind kind, const char *rel,
+                    struct dav_res *parent);
+/* The sync token URI of hlc into out; and back (0 or MG_EINVAL). */
+void dav_sync_token(uint64_t hlc, char *out, size_t cap);
+int dav_sync_token_parse(const char *s, uint64_t *hlc);
+/* The zone of a calendar collection's calendar-timezone property, or NULL. */
+icaltimezone *dav_coll_zone(const struct dav_record *coll);
+/* The supported components (DAV_COMP_* bits) of a calendar collection record. */
+unsigned dav_coll_comps(const struct dav_record *coll);
+
+/* max-resource-size of calendar and address objects: DAV_OBJ_MAX within limits.max_body. */
+uint64_t dav_obj_max(const struct dav_module *m);
+
+/* Handlers (each returns an HTTP status after setting the response) */
+int dav_report(struct dav_req *r);
+/* REPORT bodies already parsed by dav_report. */
+/* MKCALENDAR (RFC 4791 5.3.1) and MKCOL with a body (RFC 5689). */
+int dav_mkcalendar(struct dav_req *r, int extended);
+int dav_obj_put(struct dav_req *r);
+int dav_sync_collection(struct dav_req *r, xmlNode *root);
+int dav_freebusy_query(struct dav_req *r, xmlNode *root);
 
 #endif

@@ -1,7 +1,12 @@
 /*
  * delete.c - DELETE (RFC 4918 9.6): files, and folders with everything below
- * them; the locks on what is deleted go with it.
+ * them; the locks on what is deleted go with it. A calendar or address book
+ * goes whole (RFC 4791 5.3.4 notes), with its UID index; a deleted object's
+ * UID is free again. The schedule inbox and outbox stay.
  */
+#include <stdlib.h>
+#include <string.h>
+
 #include "dav_private.h"
 
 int dav_delete(struct dav_req *r)
@@ -32,7 +37,27 @@ int dav_delete(struct dav_req *r)
     rc = dav_check_locks(r, r->path.rel, flags);
     if (rc)
         goto out;
+    if (res.rec.coll == DAV_COLL_INBOX || res.rec.coll == DAV_COLL_OUTBOX) {
+        rc = srv_respond_text(r->req, 403, "the schedule inbox and outbox cannot be deleted");
+        goto out;
+    }
     rc = dav_tree_delete(r->m, r->path.user, r->path.kind, r->path.rel, res.rec.type, 1);
+    if (!rc && r->path.kind != DAV_KIND_FILES && res.rec.type == DAV_RT_FILE) {
+        struct dav_objidx x;
+        if (dav_objidx_decode(&res.rec.index, &x) == 0 && x.uid.n) {
+            char *uid = malloc(x.uid.n + 1);
+            char *prel = dav_rel_parent(r->path.rel);
+            if (uid && prel) {
+                memcpy(uid, x.uid.p, x.uid.n);
+                uid[x.uid.n] = '\0';
+                /* a stale entry would only be verified away later; best effort */
+                dav_uid_release(r->m, r->path.user, r->path.kind, prel, uid,
+                                dav_rel_name(r->path.rel));
+            }
+            free(uid);
+            free(prel);
+        }
+    }
     if (rc)
         rc = dav_respond_store_error(r, rc);
     else

@@ -1,5 +1,6 @@
 /*
- * mkcol.c - MKCOL (RFC 4918 9.3): creates an empty folder.
+ * mkcol.c - MKCOL (RFC 4918 9.3): creates an empty folder. A MKCOL with a
+ * body is an extended MKCOL (RFC 5689, mkcalendar.c).
  */
 #include <string.h>
 
@@ -12,10 +13,11 @@ int dav_mkcol(struct dav_req *r)
     size_t blen = 0;
     int rc;
 
-    /* RFC 4918 9.3.1: a body this server does not understand gives 415 */
+    /* RFC 5689: a DAV:mkcol body sets the resource type and properties;
+     * RFC 4918 9.3.1: any other body gives 415 (mkcalendar.c decides) */
     srv_req_body(r->req, &blen);
     if (blen > 0 || srv_req_content_length(r->req) > 0)
-        return srv_respond_text(r->req, 415, "MKCOL with a request body is not supported");
+        return dav_mkcalendar(r, 1);
     if (!r->path.rel[0])
         return srv_respond_text(r->req, 405, "the folder already exists");
     dav_res_init(&res);
@@ -30,6 +32,17 @@ int dav_mkcol(struct dav_req *r)
         goto out;
     }
     rc = dav_check_parent(r, r->path.rel);
+    if (!rc && r->path.kind != DAV_KIND_FILES) {
+        /* RFC 4791 4.2 / RFC 6352 5.2: no collections inside calendars */
+        struct dav_res parent;
+        dav_res_init(&parent);
+        rc = dav_parent_load(r->m, r->path.user, r->path.kind, r->path.rel, &parent);
+        if (rc)
+            rc = dav_respond_store_error(r, rc);
+        else if (parent.exists && parent.rec.coll != DAV_COLL_PLAIN)
+            rc = srv_respond_text(r->req, 403, "collections cannot be nested in this collection");
+        dav_res_release(&parent);
+    }
     if (!rc)
         rc = dav_check_http_conditions(r, &res);
     if (!rc)

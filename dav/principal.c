@@ -1,7 +1,9 @@
 /*
- * principal.c - the resources above the users' trees: /dav/, /dav/files/,
- * /dav/principals/ and the principal /dav/principals/<user>/ (RFC 3744 2,
- * RFC 5397). A user sees only their own entries in these listings.
+ * principal.c - the resources above the users' trees: /, /dav/, /dav/files/,
+ * /dav/calendars/, /dav/addressbooks/, /dav/principals/ and the principal
+ * /dav/principals/<user>/ (RFC 3744 2, RFC 5397), which names the user's
+ * calendar and address book homes (RFC 4791 6.2.1, RFC 6352 7.1.1). A user
+ * sees only their own entries in these listings.
  */
 #include <stdio.h>
 #include <string.h>
@@ -43,6 +45,7 @@ static int tree_root_response(struct dav_req *r, const struct dav_propfind *pf, 
         pres.name = r->user;
         pres.rec = &res.rec;
         pres.lock_key = lkey.data;
+        pres.rel = "";
         rc = dav_propfind_response(r, &pres, pf, out);
     }
     dav_res_release(&res);
@@ -64,11 +67,28 @@ int dav_propfind_virtual(struct dav_req *r, const struct dav_propfind *pf, int d
     rc = dav_ms_begin(&out);
     if (rc)
         goto out;
+    /* discovery ends at the principal: the homes it names (and their
+     * default collections) exist from then on */
+    if (r->path.area == DAV_AREA_PRINCIPAL || r->path.area == DAV_AREA_SITE_ROOT ||
+        r->path.area == DAV_AREA_ROOT) {
+        rc = dav_home_ensure(r->m, r->user);
+        if (rc)
+            goto out;
+    }
     switch (r->path.area) {
+    case DAV_AREA_SITE_ROOT:
+        rc = response(r, pf, &out, DAV_V_SITE_ROOT, "/", "meshgate");
+        if (!rc && depth != DAV_DEPTH_0)
+            rc = response(r, pf, &out, DAV_V_ROOT, "/dav/", "dav");
+        break;
     case DAV_AREA_ROOT:
         rc = response(r, pf, &out, DAV_V_ROOT, "/dav/", "dav");
         if (!rc && depth != DAV_DEPTH_0) {
             rc = response(r, pf, &out, DAV_V_KIND_HOME, "/dav/files/", "files");
+            if (!rc)
+                rc = response(r, pf, &out, DAV_V_KIND_HOME, "/dav/calendars/", "calendars");
+            if (!rc)
+                rc = response(r, pf, &out, DAV_V_KIND_HOME, "/dav/addressbooks/", "addressbooks");
             if (!rc)
                 rc = response(r, pf, &out, DAV_V_PRINCIPALS, "/dav/principals/", "principals");
         }

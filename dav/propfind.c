@@ -63,6 +63,7 @@ static int walk_row(void *ctx, const char *rkey, const struct dht_row *row)
         pres.name = rkey;
         pres.rec = &rec;
         pres.lock_key = w->lkey.data;
+        pres.rel = w->child.data;
         rc = dav_propfind_response(w->r, &pres, w->pf, w->out);
     }
     if (!rc && w->recurse && rec.type == DAV_RT_FOLDER) {
@@ -129,15 +130,34 @@ int dav_propfind(struct dav_req *r)
 {
     const struct mg_limits *lim = &r->m->cfg->limits;
     struct dav_propfind pf;
-    struct dav_res res;
-    struct dav_pres pres;
-    struct walk w;
-    struct buf out, path, lkey;
     const char *body;
     size_t blen = 0;
     int depth, rc;
 
     memset(&pf, 0, sizeof(pf));
+    if (dav_parse_depth(srv_req_header(r->req, "Depth"), DAV_DEPTH_INFINITY, &depth))
+        return srv_respond_text(r->req, 400, "Depth must be 0, 1 or infinity");
+    body = srv_req_body(r->req, &blen);
+    rc = dav_propfind_parse(body, blen, lim, &pf);
+    if (rc)
+        return srv_respond_text(r->req, rc, "malformed PROPFIND body");
+    if (r->path.area != DAV_AREA_TREE)
+        rc = dav_propfind_virtual(r, &pf, depth);
+    else
+        rc = dav_propfind_tree(r, &pf, depth);
+    dav_propfind_release(&pf);
+    return rc;
+}
+
+int dav_propfind_tree(struct dav_req *r, const struct dav_propfind *pf, int depth)
+{
+    const struct mg_limits *lim = &r->m->cfg->limits;
+    struct dav_res res;
+    struct dav_pres pres;
+    struct walk w;
+    struct buf out, path, lkey;
+    int rc;
+
     memset(&w, 0, sizeof(w));
     dav_res_init(&res);
     buf_init(&out);
@@ -146,20 +166,6 @@ int dav_propfind(struct dav_req *r)
     buf_init(&w.path);
     buf_init(&w.lkey);
     buf_init(&w.child);
-    if (dav_parse_depth(srv_req_header(r->req, "Depth"), DAV_DEPTH_INFINITY, &depth)) {
-        rc = srv_respond_text(r->req, 400, "Depth must be 0, 1 or infinity");
-        goto out;
-    }
-    body = srv_req_body(r->req, &blen);
-    rc = dav_propfind_parse(body, blen, lim, &pf);
-    if (rc) {
-        rc = srv_respond_text(r->req, rc, "malformed PROPFIND body");
-        goto out;
-    }
-    if (r->path.area != DAV_AREA_TREE) {
-        rc = dav_propfind_virtual(r, &pf, depth);
-        goto out;
-    }
     rc = dav_res_load(r->m, r->path.user, r->path.kind, r->path.rel, &res);
     if (rc) {
         rc = dav_respond_store_error(r, rc);
@@ -183,12 +189,13 @@ int dav_propfind(struct dav_req *r)
     pres.name = r->path.rel[0] ? dav_rel_name(r->path.rel) : r->path.user;
     pres.rec = &res.rec;
     pres.lock_key = lkey.data;
-    rc = dav_propfind_response(r, &pres, &pf, &out);
+    pres.rel = r->path.rel;
+    rc = dav_propfind_response(r, &pres, pf, &out);
     if (rc)
         goto store_err;
     if (res.rec.type == DAV_RT_FOLDER && depth != DAV_DEPTH_0) {
         w.r = r;
-        w.pf = &pf;
+        w.pf = pf;
         w.out = &out;
         w.recurse = depth == DAV_DEPTH_INFINITY;
         w.limit = w.recurse && lim->max_propfind_results > 0 ? lim->max_propfind_results : 0;
@@ -219,7 +226,6 @@ store_err:
 nomem:
     rc = srv_respond_text(r->req, 500, "out of memory");
 out:
-    dav_propfind_release(&pf);
     dav_res_release(&res);
     buf_release(&out);
     buf_release(&path);

@@ -11,9 +11,10 @@
 #define PROPPATCH_RETRIES 3
 
 struct op {
-    int set;       /* set or remove */
-    xmlNode *node; /* the property element */
-    int status;    /* 200, 403, 424, 507 */
+    int set;         /* set or remove */
+    xmlNode *node;   /* the property element */
+    int status;      /* 200, 403, 424, 507 */
+    const char *why; /* 403: the precondition element ("C:..." or "D:..."), NULL: protected */
 };
 
 struct ops {
@@ -39,6 +40,7 @@ static int collect_ops(xmlNode *root, struct ops *ops)
             v[ops->n].set = set;
             v[ops->n].node = p;
             v[ops->n].status = 200;
+            v[ops->n].why = NULL;
             ops->n++;
         }
     }
@@ -100,6 +102,24 @@ static int apply_ops(struct ops *ops, const struct dav_record *cur, struct dav_r
     return total > DAV_PROPS_BYTES_MAX ? MG_ETOOBIG : 0;
 }
 
+/* 0 when a dead property a client sets has a value this server refuses. */
+static int valid_value(xmlNode *n)
+{
+    xmlChar *t;
+    icaltimezone *z = NULL;
+    int ok;
+
+    if (strcmp(dav_xml_ns(n), DAV_NS_CALDAV) != 0 ||
+        strcmp((const char *)n->name, "calendar-timezone") != 0)
+        return 1;
+    t = xmlNodeGetContent(n);
+    ok = t && dav_ical_zone_from_text((const char *)t, strlen((const char *)t), &z) == 0;
+    xmlFree(t);
+    if (z)
+        icaltimezone_free(z, 1);
+    return ok;
+}
+
 static int respond(struct dav_req *r, const struct ops *ops, const char *path)
 {
     static const int order[] = {200, 403, 424, 507};
@@ -130,8 +150,14 @@ static int respond(struct dav_req *r, const struct ops *ops, const char *path)
         }
         if (!rc && any) {
             rc = buf_printf(&out, "</D:prop><D:status>%s</D:status>", dav_status_line(order[k]));
-            if (!rc && order[k] == 403)
-                rc = buf_puts(&out, "<D:error><D:cannot-modify-protected-property/></D:error>");
+            for (size_t i = 0; !rc && order[k] == 403 && i < ops->n; i++) {
+                if (ops->v[i].status != 403)
+                    continue;
+                rc = buf_printf(&out, "<D:error><%s/></D:error>",
+                                ops->v[i].why ? ops->v[i].why
+                                              : "D:cannot-modify-protected-property");
+                break;
+            }
             if (!rc)
                 rc = buf_puts(&out, "</D:propstat>");
         }
@@ -205,6 +231,11 @@ int dav_proppatch(struct dav_req *r)
             dav_live_find(dav_xml_ns(ops.v[i].node), (const char *)ops.v[i].node->name);
         if (lp && lp->protected_) {
             ops.v[i].status = 403;
+            failed = 1;
+        } else if (ops.v[i].set && !valid_value(ops.v[i].node)) {
+            /* RFC 4791 5.2.2: a calendar-timezone holds one VTIMEZONE */
+            ops.v[i].status = 403;
+            ops.v[i].why = "C:valid-calendar-data";
             failed = 1;
         }
     }

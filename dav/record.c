@@ -4,7 +4,7 @@
  * Layout (all integers little-endian):
  *   "MGR1"                  magic and format version
  *   u8  type                1 file, 2 folder
- *   u8  reserved            0
+ *   u8  coll                what a folder is (enum dav_coll); 0 for files
  *   u64 size                content bytes
  *   i64 mtime_ms, ctime_ms  last modified, created
  *   32  hash                content hash (the strong ETag)
@@ -14,6 +14,8 @@
  *       u16 len + bytes     namespace URI
  *       u16 len + bytes     local name
  *       u32 len + bytes     the property element, serialised
+ *   optional: u32 len + bytes   the object index (dav_objidx_encode), present
+ *                               only when not empty (older records lack it)
  *
  * Decoding never reads past the end and refuses anything inconsistent, so a
  * corrupt or hostile row gives MG_EINVAL rather than a crash.
@@ -83,7 +85,7 @@ static int put_str32(struct buf *b, const struct dav_bytes *s)
 int dav_record_encode(const struct dav_record *r, struct buf *out)
 {
     int rc;
-    unsigned char hdr[2] = {(unsigned char)r->type, 0};
+    unsigned char hdr[2] = {(unsigned char)r->type, (unsigned char)r->coll};
 
     if (r->nprops > UINT32_MAX)
         return MG_ETOOBIG;
@@ -111,6 +113,8 @@ int dav_record_encode(const struct dav_record *r, struct buf *out)
         if (!rc)
             rc = put_str32(out, &r->props[i].xml);
     }
+    if (!rc && r->index.n)
+        rc = put_str32(out, &r->index);
     return rc;
 }
 
@@ -167,7 +171,10 @@ int dav_record_decode(const void *data, size_t len, struct dav_record *r)
         return MG_EINVAL;
     if (p[0] != DAV_RT_FILE && p[0] != DAV_RT_FOLDER)
         return MG_EINVAL;
+    if (p[1] > DAV_COLL_OUTBOX)
+        return MG_EINVAL;
     r->type = p[0];
+    r->coll = p[1];
     if (get_uint(&rd, 8, &r->size) || get_uint(&rd, 8, &v))
         return MG_EINVAL;
     r->mtime_ms = (int64_t)v;
@@ -196,6 +203,10 @@ int dav_record_decode(const void *data, size_t len, struct dav_record *r)
             return MG_EINVAL;
         }
         r->nprops++;
+    }
+    if (rd.left != 0 && (get_str(&rd, 4, &r->index) || r->index.n == 0)) {
+        dav_record_release(r);
+        return MG_EINVAL;
     }
     if (rd.left != 0) {
         dav_record_release(r);
@@ -268,4 +279,52 @@ void dav_record_etag(const struct dav_record *r, char *out, size_t cap)
     memcpy(out + 1, hex, 2 * DAV_ETAG_BYTES);
     out[2 * DAV_ETAG_BYTES + 1] = '"';
     out[2 * DAV_ETAG_BYTES + 2] = '\0';
+}
+
+/* ---- object index ------------------------------------------------------------
+ *
+ *   "X1"         magic and version
+ *   u8  kind     enum dav_objkind
+ *   u8  comps    DAV_COMP_* bits
+ *   i64 lo, hi   UTC seconds bounding every instance (INT64_MIN / INT64_MAX: open)
+ *   u16 len + bytes  UID
+ */
+
+int dav_objidx_encode(const struct dav_objidx *x, struct buf *out)
+{
+    unsigned char hdr[4] = {'X', '1', (unsigned char)x->kind, (unsigned char)x->comps};
+    int rc;
+
+    if (x->uid.n > UINT16_MAX)
+        return MG_ETOOBIG;
+    rc = buf_append(out, hdr, sizeof(hdr));
+    if (!rc)
+        rc = put_u64(out, (uint64_t)x->lo);
+    if (!rc)
+        rc = put_u64(out, (uint64_t)x->hi);
+    if (!rc)
+        rc = put_str16(out, &x->uid);
+    return rc;
+}
+
+int dav_objidx_decode(const struct dav_bytes *b, struct dav_objidx *x)
+{
+    struct reader rd = {(const unsigned char *)b->p, b->n};
+    const unsigned char *p;
+    uint64_t v;
+
+    memset(x, 0, sizeof(*x));
+    if (!b->p || get_bytes(&rd, 4, &p) || p[0] != 'X' || p[1] != '1')
+        return MG_EINVAL;
+    x->kind = p[2];
+    x->comps = p[3];
+    if (get_uint(&rd, 8, &v))
+        return MG_EINVAL;
+    x->lo = (int64_t)v;
+    if (get_uint(&rd, 8, &v))
+        return MG_EINVAL;
+    x->hi = (int64_t)v;
+    if (get_str(&rd, 2, &x->uid) || rd.left != 0)
+        return MG_EINVAL;
+    return 0;
 }

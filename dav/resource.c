@@ -240,8 +240,9 @@ static void folder_record(struct dav_record *rec, int64_t now_ms)
     rec->ctime_ms = now_ms;
 }
 
-/* Creates the root record of a user's tree when missing and loads it into r. */
-static int load_root(struct dav_module *m, struct dav_res *r)
+/* Creates the root record of a user's tree when missing and loads it into r;
+ * *created tells whether this call made it. */
+static int load_root(struct dav_module *m, struct dav_res *r, int *created)
 {
     struct dav_record rec;
     struct buf val;
@@ -256,6 +257,7 @@ static int load_root(struct dav_module *m, struct dav_res *r)
     rc = dht_put(m->d, r->pkey.data, "", val.data, val.len, &cond, NULL, NULL);
     if (rc && rc != MG_EPRECOND)
         goto out;
+    *created = rc == 0;
     rc = dht_get(m->d, r->pkey.data, "", &r->row);
 out:
     buf_release(&val);
@@ -273,8 +275,34 @@ int dav_res_load(struct dav_module *m, const char *user, enum dav_kind kind, con
     if (rc)
         return rc;
     rc = dht_get(m->d, r->pkey.data, r->rkey, &r->row);
-    if (rc == MG_ENOTFOUND && !rel[0])
-        rc = load_root(m, r);
+    if (rc == MG_ENOTFOUND && rel[0] && kind != DAV_KIND_FILES && !strchr(rel, '/')) {
+        /* a top-level collection of a home that was never used: its first
+         * use (a client going straight to .../contacts/) makes the defaults */
+        struct dav_res root;
+        dav_res_init(&root);
+        if (dht_get(m->d, r->pkey.data, "", &root.row) == MG_ENOTFOUND) {
+            int created = 0;
+            root.pkey = r->pkey; /* borrowed for load_root */
+            if (load_root(m, &root, &created) == 0 && created) {
+                if (dav_home_defaults(m, user, kind) == 0)
+                    rc = dht_get(m->d, r->pkey.data, r->rkey, &r->row);
+            }
+            buf_init(&root.pkey);
+        }
+        dav_res_release(&root);
+    }
+    if (rc == MG_ENOTFOUND && !rel[0]) {
+        int created = 0;
+        rc = load_root(m, r, &created);
+        /* a new calendar or address book home gets its default collections
+         * (only when this call made it, so a user may delete them for good) */
+        if (!rc && created && kind != DAV_KIND_FILES) {
+            int d = dav_home_defaults(m, user, kind);
+            if (d)
+                log_warn("dav: default collections of user=%s kind=%s failed: %s", user,
+                         dav_kind_name(kind), mg_strerror(d));
+        }
+    }
     if (rc == MG_ENOTFOUND)
         return 0;
     if (rc)
@@ -432,6 +460,9 @@ static int purge_folder(struct dav_module *m, const char *user, enum dav_kind ki
         rc = dht_delete(m->d, pkey.data, "", NULL);
         if (rc == MG_ENOTFOUND)
             rc = 0;
+        /* a calendar's or address book's UID index goes with it */
+        if (!rc && kind != DAV_KIND_FILES)
+            rc = dav_uid_purge(m, user, kind, rel);
     }
 out:
     members_release(&ms);
@@ -600,6 +631,9 @@ int dav_tree_copy(struct dav_module *m, const char *user, enum dav_kind kind, co
         if (rc)
             goto out;
     }
+    /* the copied objects' UIDs, in the copy's own index */
+    if (srec->coll == DAV_COLL_CALENDAR || srec->coll == DAV_COLL_ADDRESSBOOK)
+        rc = dav_uid_rebuild(m, user, kind, dst);
 out:
     members_release(&ms);
     buf_release(&spkey);

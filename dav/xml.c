@@ -224,7 +224,8 @@ const char *dav_status_line(int status)
 int dav_ms_begin(struct buf *b)
 {
     return buf_puts(b, "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"
-                       "<D:multistatus xmlns:D=\"DAV:\">\n");
+                       "<D:multistatus xmlns:D=\"DAV:\" xmlns:C=\"" DAV_NS_CALDAV
+                       "\" xmlns:CR=\"" DAV_NS_CARDDAV "\" xmlns:CS=\"" DAV_NS_CS "\">\n");
 }
 
 int dav_ms_end(struct buf *b)
@@ -276,20 +277,31 @@ int dav_put_prop_name(struct buf *b, const char *ns, size_t nslen, const char *n
 int dav_respond_error(struct srv_request *req, int status, const char *cond, const char *href,
                       const char *message)
 {
+    return dav_respond_error_ns(req, status, DAV_NS, cond, href, message);
+}
+
+int dav_respond_error_ns(struct srv_request *req, int status, const char *ns, const char *cond,
+                         const char *href, const char *message)
+{
+    const char *pfx = "D";
     struct buf b;
 
     if (!cond) {
         return srv_respond_text(req, status, "%s", message ? message : dav_status_line(status));
     }
     buf_init(&b);
-    if (buf_printf(&b,
-                   "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"
-                   "<D:error xmlns:D=\"DAV:\"><D:%s>",
-                   cond))
+    if (buf_puts(&b, "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<D:error xmlns:D=\"DAV:\""))
+        goto nomem;
+    if (strcmp(ns, DAV_NS) != 0) {
+        pfx = strcmp(ns, DAV_NS_CALDAV) == 0 ? "C" : strcmp(ns, DAV_NS_CARDDAV) == 0 ? "CR" : "X";
+        if (buf_printf(&b, " xmlns:%s=\"", pfx) || buf_put_xml_escaped(&b, ns) || buf_putc(&b, '"'))
+            goto nomem;
+    }
+    if (buf_printf(&b, "><%s:%s>", pfx, cond))
         goto nomem;
     if (href && (buf_puts(&b, "<D:href>") || dav_put_href(&b, href) || buf_puts(&b, "</D:href>")))
         goto nomem;
-    if (buf_printf(&b, "</D:%s>", cond))
+    if (buf_printf(&b, "</%s:%s>", pfx, cond))
         goto nomem;
     if (message && (buf_puts(&b, "<mg:message xmlns:mg=\"urn:meshgate\">") ||
                     buf_put_xml_escaped(&b, message) || buf_puts(&b, "</mg:message>")))

@@ -26,9 +26,9 @@
 #include "wire.h"
 
 #define AE_BUCKETS 256
-#define AE_SYNC_REPLY_MAX (16u << 20) /* bytes of rows in one sync answer */
-#define AE_SYNC_ROUNDS 64             /* sync exchanges per partition per round */
-#define AE_PUSH_BATCH_BYTES (4u << 20)
+#define AE_SYNC_REPLY_MAX (4u << 20) /* bytes of rows in one sync answer */
+#define AE_SYNC_ROUNDS 256           /* sync exchanges per partition per round */
+#define AE_PUSH_BATCH_BYTES (1u << 20)
 
 struct part {
     char *pkey;
@@ -124,6 +124,21 @@ static void bucket_add(uint8_t bucket[32], const char *pkey, const uint8_t diges
         bucket[i] ^= h[i];
 }
 
+/* 1 when the preference list of pkey (this node's view) holds a, and b
+ * unless b is 0. */
+static int owners_hold(struct cluster *c, const char *pkey, uint64_t a, uint64_t b)
+{
+    struct replica_set rs;
+    int ha = 0, hb = b == 0;
+    if (cluster_replicas(c, pkey, 0, &rs))
+        return 0;
+    for (size_t k = 0; k < rs.npref; k++) {
+        ha |= rs.r_[k].id == a;
+        hb |= rs.r_[k].id == b;
+    }
+    return ha && hb;
+}
+
 /* Marks in shared[] the partitions whose preference list holds both a and b. */
 static void mark_shared(struct cluster *c, const struct parts *p, uint64_t a, uint64_t b,
                         char *shared)
@@ -198,7 +213,8 @@ static int push_rows(struct cluster *c, const char *addr, const char *pkey, char
         }
         patch_u32(&p, 0, count);
         int st =
-            count ? peer_call(c, addr, PEER_APPLY, p.data, p.len, NULL, c->params.timeout_ms) : 200;
+            count ? peer_call(c, addr, PEER_APPLY, p.data, p.len, NULL, cluster_bulk_timeout(c))
+                  : 200;
         buf_release(&p);
         if (st != 200)
             return MG_EUNAVAIL;
@@ -239,7 +255,7 @@ static int sync_partition(struct cluster *c, const char *addr, const char *pkey,
             return rc;
         }
         patch_u32(&p, at, vl.count);
-        int st = peer_call(c, addr, PEER_AE_SYNC, p.data, p.len, &reply, c->params.timeout_ms);
+        int st = peer_call(c, addr, PEER_AE_SYNC, p.data, p.len, &reply, cluster_bulk_timeout(c));
         buf_release(&p);
         if (st != 200) {
             buf_release(&reply);
@@ -353,7 +369,8 @@ static int sync_row(void *ctx, const char *pkey, const char *rkey, const struct 
     return send_row(t, rkey);
 }
 
-int ae_answer_sync(struct cluster *c, const void *payload, size_t len, struct buf *reply)
+int ae_answer_sync(struct cluster *c, uint64_t from, const void *payload, size_t len,
+                   struct buf *reply)
 {
     struct wire_reader r;
     char pkey[DHT_KEY_MAX + 1];
@@ -368,6 +385,12 @@ int ae_answer_sync(struct cluster *c, const void *payload, size_t len, struct bu
     uint32_t n = wire_get_u32(&r);
     if (r.err || pkey[0] == CLUSTER_LOCAL_PREFIX || n > len / 18 + 1)
         return 400;
+    /* Replicas sync what both own; a handoff gives to an owner. Refused
+     * (409) when this node's view of the ring disagrees: a handoff must not
+     * count a node that does not keep the rows as having taken them. The
+     * sender retries once the views agree. */
+    if (!owners_hold(c, pkey, c->self_id, t.push_only ? 0 : from))
+        return 409;
     t.rkeys = calloc(n ? n : 1, sizeof(*t.rkeys));
     t.v = calloc(n ? n : 1, sizeof(*t.v));
     if (!t.rkeys || !t.v)
@@ -520,7 +543,8 @@ static size_t ae_with(struct cluster *c, uint64_t id, const char *addr, struct p
     bucket_digests(p, shared, mine);
     if (wire_u16(&req, AE_BUCKETS) || wire_raw(&req, mine, AE_BUCKETS * 32))
         goto out;
-    if (peer_call(c, addr, PEER_AE_BUCKETS, req.data, req.len, &reply, c->params.timeout_ms) != 200)
+    if (peer_call(c, addr, PEER_AE_BUCKETS, req.data, req.len, &reply, cluster_bulk_timeout(c)) !=
+        200)
         goto out;
     struct wire_reader r;
     char pkey[DHT_KEY_MAX + 1];
@@ -542,6 +566,11 @@ static size_t ae_with(struct cluster *c, uint64_t id, const char *addr, struct p
         if (mp)
             seen[mp - p->v] = 1;
         if (mp && memcmp(mp->digest, dg, 32) == 0)
+            continue;
+        /* Only what both own in our view too: while views of the ring
+         * differ (a join spreading), taking a partition we do not own would
+         * only make a copy for the next handoff to drop. */
+        if (mp ? !shared[mp - p->v] : !owners_hold(c, pkey, c->self_id, id))
             continue;
         sync_partition(c, addr, pkey, 0, &copied);
     }
@@ -638,13 +667,8 @@ static size_t handoff(struct cluster *c, struct parts *p)
         /* Every owner acknowledged a full sync of at least what the snapshot
          * holds: those versions may go. A row written here since (a
          * coordinator with an older ring) stays until the next round. */
-        if (all_ok) {
-            size_t purged = 0;
-            for (size_t k = 0; k < snap.n; k++)
-                if (dht_local_purge(c->d, p->v[i].pkey, snap.rkeys[k], &snap.v[k]) == 0)
-                    purged++;
-            log_debug("handed off partition pkey=%s rows=%zu", p->v[i].pkey, purged);
-        }
+        if (all_ok && dht_local_purge_many(c->d, p->v[i].pkey, snap.rkeys, snap.v, snap.n) == 0)
+            log_debug("handed off partition pkey=%s rows=%zu", p->v[i].pkey, snap.n);
         snap_release(&snap);
     }
     return moved;

@@ -28,6 +28,10 @@
 #define REPLAY_WINDOW_MS HLC_MAX_DRIFT_MS
 #define JOIN_RETRY_MS 30000
 #define HINT_REPLAY_EVERY_MS 1000
+#define HINT_REPLAY_BUDGET_MS 2000 /* one replay pass, then the other duties */
+#define MAINT_TICK_MS 200
+#define BULK_TIMEOUT_FACTOR 4
+#define BULK_TIMEOUT_MIN_MS 5000
 #define MEMBER_SYNC_EVERY_MS 2000
 #define SELF_WAIT_MS 60000  /* how long a starting member waits for its own HTTP server */
 #define RING_SETTLE_MS 1500 /* after a ring change, wait this long before moving data */
@@ -311,11 +315,15 @@ static struct member *member_add(struct cluster *c, uint64_t id, const char *add
     return m;
 }
 
-/* SWIM 4.2 and 5: which of two claims about a member wins. */
+/* SWIM 4.2 and 5: which of two claims about a member wins. LEFT is an
+ * operator's decision (leave, remove), not a failure detector's guess: it
+ * wins whatever the incarnation. The node that computed it (the one asked to
+ * remove) may not have seen the member's latest refutation, and a LEFT that
+ * lost to it somewhere would leave the ring different on that node forever. */
 static int update_wins(const struct member *m, uint32_t inc, enum member_state st)
 {
     if (st == MEMBER_LEFT)
-        return m->state != MEMBER_LEFT && inc >= m->incarnation;
+        return m->state != MEMBER_LEFT;
     if (m->state == MEMBER_LEFT)
         return 0;
     switch (st) {
@@ -338,7 +346,7 @@ static void member_set(struct cluster *c, struct member *m, uint32_t inc, enum m
                  (unsigned long long)m->id, m->addr, (unsigned)inc);
     if (st == MEMBER_SUSPECT && m->state != MEMBER_SUSPECT) {
         m->confirmations = 0;
-        m->suspect_end_ms = 0; /* swim.c sets the deadline */
+        m->confirmers = 0;
     }
     m->incarnation = inc;
     m->state = st;
@@ -348,6 +356,24 @@ static void member_set(struct cluster *c, struct member *m, uint32_t inc, enum m
 
 int cluster_apply_update(struct cluster *c, uint64_t id, const char *addr, const char *zone,
                          uint32_t incarnation, enum member_state state)
+{
+    return cluster_apply_update_from(c, 0, id, addr, zone, incarnation, state);
+}
+
+/* Bit of member `from` in a suspicion's confirmations, 0 when it cannot
+ * count (unknown, ourselves, the suspect). c->lock held. */
+static uint64_t confirmer_bit(struct cluster *c, uint64_t from, uint64_t suspect)
+{
+    if (!from || from == c->self_id || from == suspect)
+        return 0;
+    for (size_t i = 0; i < c->nmembers && i < 64; i++)
+        if (c->members[i].id == from)
+            return (uint64_t)1 << i;
+    return 0;
+}
+
+int cluster_apply_update_from(struct cluster *c, uint64_t from, uint64_t id, const char *addr,
+                              const char *zone, uint32_t incarnation, enum member_state state)
 {
     int changed = 0;
     pthread_mutex_lock(&c->lock);
@@ -393,10 +419,22 @@ int cluster_apply_update(struct cluster *c, uint64_t id, const char *addr, const
         if (zone && strcmp(m->zone, zone) != 0)
             snprintf(m->zone, sizeof(m->zone), "%s", zone);
         member_set(c, m, incarnation, state);
+        if (state == MEMBER_SUSPECT) {
+            /* The member that told us is the accuser, not a confirmation. */
+            m->confirmers = confirmer_bit(c, from, id);
+            m->confirmations = 0;
+        }
         changed = 1;
     } else if (m->state == MEMBER_SUSPECT && state == MEMBER_SUSPECT &&
                incarnation == m->incarnation) {
-        m->confirmations++; /* Lifeguard: independent suspicions shorten the timeout */
+        /* Lifeguard: suspicions from other members shorten the timeout.
+         * Each member counts once: the same news gossiped again (every
+         * update is sent several times) is no new evidence. */
+        uint64_t bit = confirmer_bit(c, from, id);
+        if (bit && !(m->confirmers & bit)) {
+            m->confirmers |= bit;
+            m->confirmations++;
+        }
     }
     if (changed)
         ring_refresh(c);
@@ -404,8 +442,11 @@ out:
     pthread_mutex_unlock(&c->lock);
     if (changed && c->swim)
         swim_broadcast(c->swim, id);
-    if (changed)
+    if (changed) {
+        if (state == MEMBER_ALIVE)
+            atomic_store(&c->hints_wanted, 1);
         cluster_wake(c);
+    }
     return changed;
 }
 
@@ -864,47 +905,85 @@ static void members_push_pull(struct cluster *c)
 void cluster_wake(struct cluster *c)
 {
     pthread_mutex_lock(&c->wake_lock);
-    pthread_cond_signal(&c->wake);
+    pthread_cond_broadcast(&c->wake);
     pthread_mutex_unlock(&c->wake_lock);
 }
 
+int cluster_bulk_timeout(const struct cluster *c)
+{
+    int t = BULK_TIMEOUT_FACTOR * c->params.timeout_ms;
+    return t > BULK_TIMEOUT_MIN_MS ? t : BULK_TIMEOUT_MIN_MS;
+}
+
+/* Sleeps until cluster_wake or ms milliseconds. */
+static void wait_wake(struct cluster *c, unsigned ms)
+{
+    pthread_mutex_lock(&c->wake_lock);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += ms / 1000;
+    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    if (!atomic_load(&c->stop))
+        pthread_cond_timedwait(&c->wake, &c->wake_lock, &ts);
+    pthread_mutex_unlock(&c->wake_lock);
+}
+
+/* The maintenance thread: membership exchange, hints, read repairs and the
+ * state file. Everything here is short or time-boxed, so that a member
+ * coming back gets its hints at once and the saved member table stays
+ * current; anti-entropy, which may take long, has its own thread. */
 static void *maint_main(void *arg)
 {
     struct cluster *c = arg;
     cluster_enter(c);
-    uint64_t next_hints = 0, next_sync = 0, next_ae = mg_mono_ms() + (uint64_t)c->params.ae_ms;
-    uint64_t seen_ring = atomic_load(&c->ring_version), ring_changed_ms = 0;
+    uint64_t next_hints = 0, next_sync = 0;
+    int hints_more = 0;
     while (!atomic_load(&c->stop)) {
-        pthread_mutex_lock(&c->wake_lock);
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_nsec += 200 * 1000000L;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
-        if (!atomic_load(&c->stop))
-            pthread_cond_timedwait(&c->wake, &c->wake_lock, &ts);
-        pthread_mutex_unlock(&c->wake_lock);
+        if (!hints_more)
+            wait_wake(c, MAINT_TICK_MS);
         if (atomic_load(&c->stop))
             break;
         load_blocked(c);
         repair_drain(c);
         uint64_t now = mg_mono_ms();
-        if (now >= next_hints) {
-            hint_replay(c);
-            next_hints = now + HINT_REPLAY_EVERY_MS;
-        }
         if (now >= next_sync) {
             members_push_pull(c);
             next_sync = now + MEMBER_SYNC_EVERY_MS;
         }
+        cluster_save_if_dirty(c);
+        /* Always try when woken: a member that came back is replayed to at
+         * once; failing targets are backed off inside hint_replay. */
+        if (hints_more || now >= next_hints || atomic_exchange(&c->hints_wanted, 0)) {
+            hint_replay(c, HINT_REPLAY_BUDGET_MS, &hints_more);
+            next_hints = mg_mono_ms() + HINT_REPLAY_EVERY_MS;
+        }
+    }
+    return NULL;
+}
+
+/* The anti-entropy thread: a round every ae_ms, and one soon after the ring
+ * changed (a join, leave or removal moves ranges), once the news spread. */
+static void *ae_main(void *arg)
+{
+    struct cluster *c = arg;
+    while (!atomic_load(&c->stop) && !atomic_load(&c->ready))
+        wait_wake(c, MAINT_TICK_MS);
+    uint64_t next_ae = mg_mono_ms() + (uint64_t)c->params.ae_ms;
+    uint64_t seen_ring = atomic_load(&c->ring_version), ring_changed_ms = 0;
+    while (!atomic_load(&c->stop)) {
+        wait_wake(c, MAINT_TICK_MS);
+        if (atomic_load(&c->stop))
+            break;
+        uint64_t now = mg_mono_ms();
         uint64_t rv = atomic_load(&c->ring_version);
         if (rv != seen_ring) {
             seen_ring = rv;
             ring_changed_ms = now;
         }
-        /* A ring change moves ranges: stream them once the news has spread. */
         if (ring_changed_ms && now >= ring_changed_ms + RING_SETTLE_MS) {
             ring_changed_ms = 0;
             next_ae = now;
@@ -913,7 +992,6 @@ static void *maint_main(void *arg)
             ae_round(c);
             next_ae = mg_mono_ms() + (uint64_t)c->params.ae_ms;
         }
-        cluster_save_if_dirty(c);
     }
     return NULL;
 }
@@ -1093,6 +1171,11 @@ int cluster_open(struct dht *d, const struct dht_options *opts, struct cluster *
             goto out;
         }
         c->maint_started = 1;
+        if (pthread_create(&c->ae, NULL, ae_main, c) != 0) {
+            rc = MG_ENOMEM;
+            goto out;
+        }
+        c->ae_started = 1;
         log_info("cluster member node=%016llx addr=%s zone=%s n=%d w=%d r=%d",
                  (unsigned long long)c->self_id, c->self_addr, c->self_zone, c->params.n,
                  c->params.w, c->params.r);
@@ -1117,6 +1200,8 @@ void cluster_close(struct cluster *c)
     cluster_wake(c);
     if (c->maint_started)
         pthread_join(c->maint, NULL);
+    if (c->ae_started)
+        pthread_join(c->ae, NULL);
     swim_stop(c->swim);
     if (c->serving && c->cluster_key && c->dirty)
         state_save(c);
@@ -1293,8 +1378,10 @@ int dht_cluster_status(struct dht *d, struct buf *out)
         return status_local(c, out, 1);
     struct buf reply;
     buf_init(&reply);
+    /* An operator's command, not a replica call: a busy node gets time to
+     * answer before the saved (possibly stale) view is shown instead. */
     int st = c->self_addr[0]
-                 ? peer_call(c, c->self_addr, PEER_STATUS, NULL, 0, &reply, c->params.timeout_ms)
+                 ? peer_call(c, c->self_addr, PEER_STATUS, NULL, 0, &reply, cluster_bulk_timeout(c))
                  : 0;
     int rc;
     if (st == 200)
@@ -1310,7 +1397,7 @@ int dht_cluster_leave(struct dht *d)
     struct cluster *c = dht_engine_cluster(d);
     if (!c)
         return MG_ENOTFOUND;
-    int st = peer_call(c, c->self_addr, PEER_LEAVE, NULL, 0, NULL, c->params.timeout_ms);
+    int st = peer_call(c, c->self_addr, PEER_LEAVE, NULL, 0, NULL, cluster_bulk_timeout(c));
     return st == 200 ? 0 : MG_EUNAVAIL;
 }
 
@@ -1323,7 +1410,7 @@ int dht_cluster_remove(struct dht *d, uint64_t node_id)
     buf_init(&p);
     if (wire_u64(&p, node_id))
         return MG_ENOMEM;
-    int st = peer_call(c, c->self_addr, PEER_REMOVE, p.data, p.len, NULL, c->params.timeout_ms);
+    int st = peer_call(c, c->self_addr, PEER_REMOVE, p.data, p.len, NULL, cluster_bulk_timeout(c));
     buf_release(&p);
     return st == 200 ? 0 : st == 404 ? MG_ENOTFOUND : MG_EUNAVAIL;
 }

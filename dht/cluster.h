@@ -74,9 +74,11 @@ struct member {
     char zone[RING_ZONE_MAX];
     uint32_t incarnation;
     enum member_state state;
-    uint64_t state_ms;          /* monotonic ms of the last state change */
-    uint64_t suspect_end_ms;    /* SUSPECT: when it is declared dead */
-    int confirmations;          /* SUSPECT: independent suspicions seen (Lifeguard) */
+    uint64_t state_ms;          /* monotonic ms of the last state change (SUSPECT: the
+                                 * suspicion timer's start, moved on by swim.c while
+                                 * this node itself was stalled) */
+    int confirmations;          /* SUSPECT: other members that suspect it too (Lifeguard) */
+    uint64_t confirmers;        /* SUSPECT: those members, one bit per members[] index */
     struct sockaddr_storage sa; /* resolved gossip address (family 0: not yet) */
     socklen_t salen;
 };
@@ -109,6 +111,14 @@ struct swim;
 struct peer_pool;
 struct repair_queue;
 
+/* Hint replay back-off per target (hints.c; maintenance thread only). */
+struct hint_backoff {
+    uint64_t id;       /* 0: free */
+    uint64_t state_ms; /* the member's state_ms at the last failure */
+    uint64_t next_ms;  /* no retry before (unless its state changed) */
+    unsigned fails;
+};
+
 struct cluster {
     struct dht *d;
     uint64_t self_id;
@@ -134,9 +144,13 @@ struct cluster {
     struct swim *swim;
     struct repair_queue *repairs;
 
-    pthread_t maint;
+    pthread_t maint; /* membership push-pull, hints, read repairs, state file */
     int maint_started;
+    pthread_t ae; /* anti-entropy rounds and handoffs, which may take long */
+    int ae_started;
+    struct hint_backoff hint_backoff[CLUSTER_MAX_MEMBERS];
     atomic_int ready; /* the HTTP server answers: gossip and join may start */
+    atomic_int hints_wanted; /* a member came (back) to life: replay hints now */
     int fresh;        /* first start: still to announce ourselves to seed */
     char seed[CLUSTER_ADDR_MAX];
     atomic_int stop;
@@ -179,13 +193,21 @@ int cluster_member_addr(struct cluster *c, uint64_t id, char addr[CLUSTER_ADDR_M
  * Returns 1 when it changed our view (the caller gossips it on), else 0. */
 int cluster_apply_update(struct cluster *c, uint64_t id, const char *addr, const char *zone,
                          uint32_t incarnation, enum member_state state);
+/* cluster_apply_update for news that member `from` gave us (0: unknown):
+ * a suspicion counts as confirmed once per member that reports it. */
+int cluster_apply_update_from(struct cluster *c, uint64_t from, uint64_t id, const char *addr,
+                              const char *zone, uint32_t incarnation, enum member_state state);
 /* Marks member id with state at its current incarnation (failure detector). */
 void cluster_set_state(struct cluster *c, uint64_t id, enum member_state state,
                        uint32_t incarnation);
 /* 1 when addr is cut off by the fault-injection file (see struct cluster). */
 int cluster_blocked(struct cluster *c, const char *addr);
-/* Wakes the maintenance thread (new hints, ring change). */
+/* Wakes the background threads (new hints, a member back, ring change). */
 void cluster_wake(struct cluster *c);
+/* The timeout for background bulk transfers (hint batches, anti-entropy,
+ * handoffs): no client waits for them, and giving up on a busy peer only
+ * means sending the same batch again later. */
+int cluster_bulk_timeout(const struct cluster *c);
 
 /* Checks a sealed message received over HTTP or UDP: envelope, tag, clock
  * drift, replay. Appends the payload to out. via names the transport for the
@@ -280,8 +302,10 @@ void repair_drain(struct cluster *c);
 /* Keeps a row that replica `target` did not acknowledge, in this node's store. */
 int hint_store(struct cluster *c, uint64_t target, const char *pkey, const char *rkey,
                const struct dht_row *row);
-/* Sends the hints of every reachable member; returns how many were delivered. */
-size_t hint_replay(struct cluster *c);
+/* Sends the hints of every live member (not backed off after a failure),
+ * for about budget_ms; *more is set when hints were left for lack of time.
+ * Returns how many were delivered. Maintenance thread only. */
+size_t hint_replay(struct cluster *c, uint64_t budget_ms, int *more);
 /* Number of hints kept for target. */
 size_t hint_backlog(struct cluster *c, uint64_t target);
 
@@ -293,8 +317,10 @@ size_t ae_round(struct cluster *c);
 /* Answers a peer's bucket digests (PEER_AE_BUCKETS). */
 int ae_answer_buckets(struct cluster *c, uint64_t from, const void *payload, size_t len,
                       struct buf *reply);
-/* Answers a peer's partition versions (PEER_AE_SYNC). */
-int ae_answer_sync(struct cluster *c, const void *payload, size_t len, struct buf *reply);
+/* Answers a peer's partition versions (PEER_AE_SYNC); 409 when the
+ * partition is not shared (or, for a handoff, not ours) in this node's view. */
+int ae_answer_sync(struct cluster *c, uint64_t from, const void *payload, size_t len,
+                   struct buf *reply);
 
 /* ---- swim.c ----------------------------------------------------------------- */
 

@@ -32,6 +32,9 @@
 #define DHT_BUSY_TIMEOUT_MS 10000
 #define DHT_SCHEMA_VERSION 1
 #define DHT_DB_FILE "store.db"
+/* Rows written per transaction by the batch functions: one commit for many
+ * rows, yet the write lock is let go now and then for client writes. */
+#define DHT_APPLY_TXN_ROWS 256
 
 /* Columns every row-returning statement starts its row with, in this order. */
 #define ROW_COLS "hlc, node, tomb, hash, value"
@@ -894,12 +897,10 @@ out:
     return rc;
 }
 
-int dht_engine_apply(struct dht *d, const char *pkey, const char *rkey, const struct dht_row *row,
-                     int *applied)
+/* Checks a row received from a replica (see dht_engine_apply). */
+static int check_applied_row(const char *pkey, const char *rkey, const struct dht_row *row)
 {
     uint8_t hash[DHT_HASH_LEN];
-    if (applied)
-        *applied = 0;
     int rc = check_keys(pkey, rkey);
     if (rc)
         return rc;
@@ -908,34 +909,71 @@ int dht_engine_apply(struct dht *d, const char *pkey, const char *rkey, const st
     /* SQLite integers are signed; a larger hlc would sort before every other. */
     if (row->version.hlc > INT64_MAX || (!row->value && row->value_len))
         return MG_EINVAL;
-    if (row->tombstone) {
-        if (row->value_len)
-            return MG_EINVAL;
-        memset(hash, 0, sizeof(hash));
-    } else {
-        crypto_generichash(hash, sizeof(hash), row->value, row->value_len, NULL, 0);
-        if (sodium_memcmp(hash, row->hash, DHT_HASH_LEN) != 0)
-            return MG_EINVAL;
-    }
+    if (row->tombstone)
+        return row->value_len ? MG_EINVAL : 0;
+    crypto_generichash(hash, sizeof(hash), row->value, row->value_len, NULL, 0);
+    return sodium_memcmp(hash, row->hash, DHT_HASH_LEN) != 0 ? MG_EINVAL : 0;
+}
 
-    pthread_mutex_lock(&d->write_lock);
+/* Writes a checked row if it is newer than the stored one. Inside a write
+ * transaction. *wrote is set to 1 when it was written. */
+static int apply_checked(struct dht *d, const char *pkey, const char *rkey,
+                         const struct dht_row *row, int *wrote)
+{
     struct current cur;
+    *wrote = 0;
+    int rc = read_current(d, pkey, rkey, &cur);
+    if (!rc && (!cur.exists || dht_version_cmp(&row->version, &cur.version) > 0)) {
+        rc = write_row(d, pkey, rkey, &row->version, row->tombstone != 0,
+                       row->tombstone ? zero_hash : row->hash, row->value, row->value_len);
+        *wrote = rc == 0;
+    }
+    return rc;
+}
+
+int dht_engine_apply(struct dht *d, const char *pkey, const char *rkey, const struct dht_row *row,
+                     int *applied)
+{
+    if (applied)
+        *applied = 0;
+    int rc = check_applied_row(pkey, rkey, row);
+    if (rc)
+        return rc;
+    pthread_mutex_lock(&d->write_lock);
     int wrote = 0;
     rc = writer_step(d, WS_BEGIN);
-    if (rc)
-        goto out;
-    rc = read_current(d, pkey, rkey, &cur);
-    if (!rc && (!cur.exists || dht_version_cmp(&row->version, &cur.version) > 0)) {
-        rc = write_row(d, pkey, rkey, &row->version, row->tombstone != 0, hash, row->value,
-                       row->value_len);
-        wrote = rc == 0;
-    }
-    rc = writer_finish(d, rc);
-out:
+    if (!rc)
+        rc = writer_finish(d, apply_checked(d, pkey, rkey, row, &wrote));
     pthread_mutex_unlock(&d->write_lock);
     if (!rc && applied)
         *applied = wrote;
     return rc;
+}
+
+int dht_engine_apply_batch(struct dht *d, struct dht_apply_item *items, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        items[i].applied = 0;
+        int rc = check_applied_row(items[i].pkey, items[i].rkey, &items[i].row);
+        if (rc)
+            return rc;
+    }
+    for (size_t done = 0; done < n;) {
+        size_t end = done + DHT_APPLY_TXN_ROWS < n ? done + DHT_APPLY_TXN_ROWS : n;
+        pthread_mutex_lock(&d->write_lock);
+        int rc = writer_step(d, WS_BEGIN);
+        for (size_t i = done; !rc && i < end; i++)
+            rc = apply_checked(d, items[i].pkey, items[i].rkey, &items[i].row, &items[i].applied);
+        rc = writer_finish(d, rc);
+        pthread_mutex_unlock(&d->write_lock);
+        if (rc) {
+            for (size_t i = done; i < end; i++)
+                items[i].applied = 0; /* rolled back */
+            return rc;
+        }
+        done = end;
+    }
+    return 0;
 }
 
 int dht_local_scan_any(struct dht *d, const char *pkey, const char *after, size_t live_limit,
@@ -1026,19 +1064,44 @@ int dht_local_meta(struct dht *d, const char *pkey, dht_meta_fn fn, void *ctx)
     return rc;
 }
 
+static int purge_one(struct dht *d, const char *pkey, const char *rkey, const struct dht_version *v)
+{
+    sqlite3_stmt *st = d->ws[WS_PURGE];
+    sqlite3_bind_text(st, 1, pkey, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, rkey, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, (sqlite3_int64)v->hlc);
+    sqlite3_bind_int64(st, 4, node_to_db(v->node));
+    int rc = writer_step(d, WS_PURGE);
+    sqlite3_clear_bindings(st);
+    return rc;
+}
+
 int dht_local_purge(struct dht *d, const char *pkey, const char *rkey, const struct dht_version *v)
 {
     int rc = check_keys(pkey, rkey);
     if (rc)
         return rc;
     pthread_mutex_lock(&d->write_lock);
-    sqlite3_stmt *st = d->ws[WS_PURGE];
-    sqlite3_bind_text(st, 1, pkey, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, rkey, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 3, (sqlite3_int64)v->hlc);
-    sqlite3_bind_int64(st, 4, node_to_db(v->node));
-    rc = writer_step(d, WS_PURGE);
-    sqlite3_clear_bindings(st);
+    rc = purge_one(d, pkey, rkey, v);
     pthread_mutex_unlock(&d->write_lock);
+    return rc;
+}
+
+int dht_local_purge_many(struct dht *d, const char *pkey, char *const *rkeys,
+                         const struct dht_version *versions, size_t n)
+{
+    int rc = check_key(pkey);
+    for (size_t i = 0; !rc && i < n; i++)
+        rc = check_keys(pkey, rkeys[i]);
+    for (size_t done = 0; !rc && done < n;) {
+        size_t end = done + DHT_APPLY_TXN_ROWS < n ? done + DHT_APPLY_TXN_ROWS : n;
+        pthread_mutex_lock(&d->write_lock);
+        rc = writer_step(d, WS_BEGIN);
+        for (size_t i = done; !rc && i < end; i++)
+            rc = purge_one(d, pkey, rkeys[i], &versions[i]);
+        rc = writer_finish(d, rc);
+        pthread_mutex_unlock(&d->write_lock);
+        done = end;
+    }
     return rc;
 }

@@ -32,6 +32,22 @@ int dht_engine_put_hashed(struct dht *d, const char *pkey, const char *rkey, con
 int dht_engine_apply(struct dht *d, const char *pkey, const char *rkey, const struct dht_row *row,
                      int *applied);
 
+/* One row of a batch for dht_engine_apply_batch. Keys and row are borrowed. */
+struct dht_apply_item {
+    const char *pkey;
+    const char *rkey;
+    struct dht_row row;
+    int applied; /* set: 1 when the row was written */
+};
+
+/* Applies rows like dht_engine_apply, many per transaction: a replica that
+ * takes a batch of hints, a handoff or an anti-entropy push pays one commit
+ * per few hundred rows, not one per row. Every row is checked first: an
+ * inconsistent one (MG_EINVAL, MG_ETOOBIG) fails the batch with nothing
+ * written. Returns 0 or an mg_err code (MG_EIO: rows before the failing
+ * transaction stay written, their `applied` set). */
+int dht_engine_apply_batch(struct dht *d, struct dht_apply_item *items, size_t n);
+
 /* Reads one row like dht_get, but returns tombstones too (tombstone set,
  * value empty). Returns 0 or MG_ENOTFOUND when no row exists at all. */
 int dht_engine_get_any(struct dht *d, const char *pkey, const char *rkey, struct dht_row *out);
@@ -79,6 +95,11 @@ int dht_local_meta(struct dht *d, const char *pkey, dht_meta_fn fn, void *ctx);
  * delivered hints and purged tombstones. Returns 0 (also when the row has
  * changed or is gone) or MG_EIO. */
 int dht_local_purge(struct dht *d, const char *pkey, const char *rkey, const struct dht_version *v);
+
+/* dht_local_purge for n rows of one partition, many per transaction.
+ * Returns 0 or MG_EIO / MG_EINVAL. */
+int dht_local_purge_many(struct dht *d, const char *pkey, char *const *rkeys,
+                         const struct dht_version *versions, size_t n);
 
 /* The cluster layer of a store, NULL for a cluster of one. */
 struct cluster *dht_engine_cluster(const struct dht *d);

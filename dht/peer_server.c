@@ -103,31 +103,63 @@ static int handle_get(struct cluster *c, struct wire_reader *r, struct buf *out)
     return rc ? 500 : 200;
 }
 
+/* Minimum wire size of one APPLY entry: two empty strings and a row. */
+#define APPLY_ENTRY_MIN (2 + 2 + 8 + 8 + 1 + DHT_HASH_LEN + 4)
+
+/* APPLY: count, count * (pkey, rkey, row). All rows are stored in a few
+ * transactions (dht_engine_apply_batch), so a batch of hints or a handoff
+ * costs the replica little more than one write. */
 static int handle_apply(struct cluster *c, struct wire_reader *r, struct buf *out)
 {
-    char pkey[DHT_KEY_MAX + 1], rkey[DHT_KEY_MAX + 1];
     uint32_t n = wire_get_u32(r);
-    uint32_t applied = 0;
+    if (r->err || n > r->left / APPLY_ENTRY_MIN)
+        return 400;
+    /* Every key is at most its wire bytes (a u16 length, then the key):
+     * one block of the payload's size holds them all, NUL-terminated. */
+    size_t cap = r->left + 1, used = 0;
+    struct dht_apply_item *items = calloc(n ? n : 1, sizeof(*items));
+    char *keys = malloc(cap);
+    char key[DHT_KEY_MAX + 1];
+    int status = 400;
+    if (!items || !keys) {
+        status = 500;
+        goto out;
+    }
     for (uint32_t i = 0; i < n && !r->err; i++) {
-        struct dht_row row;
-        wire_get_str(r, pkey, sizeof(pkey));
-        wire_get_str(r, rkey, sizeof(rkey));
-        wire_get_row(r, &row);
-        if (r->err)
-            break;
-        if (pkey[0] == CLUSTER_LOCAL_PREFIX)
-            return 400;
-        int did = 0;
-        int rc = dht_engine_apply(c->d, pkey, rkey, &row, &did);
-        if (rc == MG_EINVAL || rc == MG_ETOOBIG)
-            return 400;
-        if (rc)
-            return 500;
-        applied += (uint32_t)did;
+        for (int k = 0; k < 2 && !r->err; k++) {
+            wire_get_str(r, key, sizeof(key));
+            size_t len = strlen(key);
+            if (!r->err && used + len + 1 > cap)
+                r->err = MG_EINVAL; /* cannot happen: keys are smaller than their encoding */
+            if (r->err)
+                break;
+            memcpy(keys + used, key, len + 1);
+            if (k == 0)
+                items[i].pkey = keys + used;
+            else
+                items[i].rkey = keys + used;
+            used += len + 1;
+        }
+        wire_get_row(r, &items[i].row);
+        if (!r->err && items[i].pkey[0] == CLUSTER_LOCAL_PREFIX)
+            goto out;
     }
     if (wire_end(r))
-        return 400;
-    return wire_u32(out, applied) ? 500 : 200;
+        goto out;
+    int rc = dht_engine_apply_batch(c->d, items, n);
+    if (rc == MG_EINVAL || rc == MG_ETOOBIG)
+        goto out;
+    status = 500;
+    if (rc)
+        goto out;
+    uint32_t applied = 0;
+    for (uint32_t i = 0; i < n; i++)
+        applied += (uint32_t)items[i].applied;
+    status = wire_u32(out, applied) ? 500 : 200;
+out:
+    free(items);
+    free(keys);
+    return status;
 }
 
 struct scan_out {
@@ -220,7 +252,7 @@ static int dispatch(struct cluster *c, const struct seal_header *h, const struct
     case PEER_AE_BUCKETS:
         return ae_answer_buckets(c, h->sender, payload->data, payload->len, out);
     case PEER_AE_SYNC:
-        return ae_answer_sync(c, payload->data, payload->len, out);
+        return ae_answer_sync(c, h->sender, payload->data, payload->len, out);
     default:
         return cluster_handle(c, h, &r, out);
     }

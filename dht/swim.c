@@ -40,6 +40,8 @@
 #define SWIM_BCAST_LAMBDA 3 /* each update is sent lambda * log2(n+1) times */
 #define SWIM_FORWARDS 16
 #define SWIM_SUSPECT_K 3 /* confirmations that shrink a suspicion to its minimum */
+#define SWIM_DRAIN_MAX 256   /* packets read per loop turn */
+#define SWIM_STALL_MIN_MS 50 /* a loop turn this much late is a stall of this node */
 
 struct bcast {
     uint64_t id;
@@ -205,7 +207,8 @@ static int put_piggyback(struct swim *s, struct buf *b, uint64_t about, int spen
     return rc;
 }
 
-static void read_piggyback(struct swim *s, struct wire_reader *r)
+/* Applies the updates a packet from member `from` carries. */
+static void read_piggyback(struct swim *s, uint64_t from, struct wire_reader *r)
 {
     uint8_t n = wire_get_u8(r);
     for (uint8_t i = 0; i < n && !r->err; i++) {
@@ -217,7 +220,12 @@ static void read_piggyback(struct swim *s, struct wire_reader *r)
         uint8_t st = wire_get_u8(r);
         if (r->err || st > MEMBER_LEFT)
             return;
-        cluster_apply_update(s->c, id, addr, zone, inc, (enum member_state)st);
+        int changed = cluster_apply_update_from(s->c, from, id, addr, zone, inc,
+                                                (enum member_state)st);
+        /* Lifeguard: being suspected is a sign that we are the slow one
+         * (we did not answer in time): be slower to accuse others. */
+        if (changed && id == s->c->self_id && st != MEMBER_ALIVE)
+            lhm_add(s, 1);
     }
 }
 
@@ -316,11 +324,11 @@ static void handle_packet(struct swim *s, const void *data, size_t len,
     uint32_t seq = wire_get_u32(&r);
     uint64_t id = wire_get_u64(&r);
     if (h.type == SWIM_PING) {
-        read_piggyback(s, &r);
+        read_piggyback(s, h.sender, &r);
         if (!r.err && id == s->c->self_id)
             send_ack(s, seq, from, fromlen);
     } else if (h.type == SWIM_ACK) {
-        read_piggyback(s, &r);
+        read_piggyback(s, h.sender, &r);
         if (r.err)
             goto out;
         if (s->probing && seq == s->probe_seq && id == s->target) {
@@ -338,7 +346,7 @@ static void handle_packet(struct swim *s, const void *data, size_t len,
     } else if (h.type == SWIM_PING_REQ) {
         char addr[CLUSTER_ADDR_MAX];
         wire_get_str(&r, addr, sizeof(addr));
-        read_piggyback(s, &r);
+        read_piggyback(s, h.sender, &r);
         struct sockaddr_storage sa;
         socklen_t salen;
         if (r.err || resolve(addr, &sa, &salen))
@@ -474,7 +482,9 @@ static void probe_end(struct swim *s)
     }
 }
 
-/* Declares dead the suspects whose (Lifeguard-shrunk) timeout ran out. */
+/* Declares dead the suspects whose (Lifeguard-shrunk) timeout ran out. The
+ * timeout stretches with our own local health: a node that is itself slow
+ * waits longer before it calls anyone dead. */
 static void check_suspects(struct swim *s, uint64_t now)
 {
     struct cluster *c = s->c;
@@ -482,6 +492,7 @@ static void check_suspects(struct swim *s, uint64_t now)
     uint32_t inc[CLUSTER_MAX_MEMBERS];
     size_t n = 0;
     double min = c->params.suspect_ms, max = 3.0 * c->params.suspect_ms;
+    double scale = 1 + atomic_load(&s->lhm);
     pthread_mutex_lock(&c->lock);
     for (size_t i = 0; i < c->nmembers; i++) {
         struct member *m = &c->members[i];
@@ -490,7 +501,7 @@ static void check_suspects(struct swim *s, uint64_t now)
         /* Lifeguard: log(C+1)/log(K+1) for K = 3, without libm. */
         static const double frac_of[SWIM_SUSPECT_K + 1] = {0.0, 0.5, 0.7925, 1.0};
         int conf = m->confirmations > SWIM_SUSPECT_K ? SWIM_SUSPECT_K : m->confirmations;
-        double t = max - (max - min) * frac_of[conf];
+        double t = (max - (max - min) * frac_of[conf]) * scale;
         if (now >= m->state_ms + (uint64_t)t) {
             dead[n] = m->id;
             inc[n++] = m->incarnation;
@@ -503,12 +514,55 @@ static void check_suspects(struct swim *s, uint64_t now)
     }
 }
 
+/* This node did not run for lag ms (CPU starved, stopped, swapping): the
+ * silence was ours, not the members'. Local health goes up (Lifeguard), and
+ * the probe under way and every suspicion timer move on by the lag, so
+ * that nobody is suspected or declared dead for time this node itself did
+ * not see: an ACK or a refutation that came meanwhile still counts. */
+static void on_stall(struct swim *s, uint64_t lag)
+{
+    struct cluster *c = s->c;
+    lhm_add(s, 1);
+    if (s->probing) {
+        s->probe_start += lag;
+        s->period_end += lag;
+    }
+    pthread_mutex_lock(&c->lock);
+    for (size_t i = 0; i < c->nmembers; i++)
+        if (c->members[i].state == MEMBER_SUSPECT)
+            c->members[i].state_ms += lag;
+    pthread_mutex_unlock(&c->lock);
+    log_info("gossip stalled ms=%llu local_health=%d", (unsigned long long)lag,
+             atomic_load(&s->lhm));
+}
+
+/* Reads every queued packet (bounded), so that timers are judged on
+ * everything that arrived. */
+static void drain(struct swim *s, uint8_t *pkt, size_t cap)
+{
+    for (int k = 0; k < SWIM_DRAIN_MAX; k++) {
+        struct sockaddr_storage from;
+        socklen_t fromlen = sizeof(from);
+        ssize_t got =
+            recvfrom(s->fd, pkt, cap, MSG_DONTWAIT, (struct sockaddr *)&from, &fromlen);
+        if (got <= 0)
+            break;
+        handle_packet(s, pkt, (size_t)got, &from, fromlen);
+    }
+}
+
 static void *swim_main(void *arg)
 {
     struct swim *s = arg;
     struct cluster *c = s->c;
     uint8_t pkt[65536];
     uint64_t next_probe = mg_mono_ms();
+    /* A loop turn normally ends within its poll wait (at most 100 ms) plus
+     * a little work; anything much later is this node stalling. */
+    uint64_t stall_ms = (uint64_t)c->params.gossip_ms / 2;
+    if (stall_ms < SWIM_STALL_MIN_MS)
+        stall_ms = SWIM_STALL_MIN_MS;
+    uint64_t last = mg_mono_ms();
     while (!atomic_load(&c->stop)) {
         if (!atomic_load(&c->ready)) {
             /* Not answering peers yet (see cluster_enter): stay silent, so
@@ -516,7 +570,7 @@ static void *swim_main(void *arg)
             struct pollfd pfd = {s->fd, POLLIN, 0};
             if (poll(&pfd, 1, 50) > 0)
                 recv(s->fd, pkt, sizeof(pkt), MSG_DONTWAIT);
-            next_probe = mg_mono_ms();
+            next_probe = last = mg_mono_ms();
             continue;
         }
         uint64_t now = mg_mono_ms();
@@ -531,18 +585,17 @@ static void *swim_main(void *arg)
         if (wait > 100)
             wait = 100;
         struct pollfd pfd = {s->fd, POLLIN, 0};
-        if (poll(&pfd, 1, wait) > 0 && (pfd.revents & POLLIN)) {
-            for (int k = 0; k < 64; k++) {
-                struct sockaddr_storage from;
-                socklen_t fromlen = sizeof(from);
-                ssize_t got = recvfrom(s->fd, pkt, sizeof(pkt), MSG_DONTWAIT,
-                                       (struct sockaddr *)&from, &fromlen);
-                if (got <= 0)
-                    break;
-                handle_packet(s, pkt, (size_t)got, &from, fromlen);
-            }
-        }
+        int ready = poll(&pfd, 1, wait);
         now = mg_mono_ms();
+        if (now > last + (uint64_t)wait + stall_ms)
+            on_stall(s, now - last - (uint64_t)wait);
+        if (ready > 0 && (pfd.revents & POLLIN)) {
+            uint64_t t0 = now;
+            drain(s, pkt, sizeof(pkt));
+            now = mg_mono_ms();
+            if (now > t0 + stall_ms)
+                on_stall(s, now - t0);
+        }
         if (s->probing && !s->acked && !s->indirect_sent && s->target_state != MEMBER_DEAD &&
             now >= s->probe_start +
                        (uint64_t)c->params.gossip_ms * (uint64_t)(1 + atomic_load(&s->lhm)) * 2 / 5)
@@ -556,6 +609,7 @@ static void *swim_main(void *arg)
             next_probe = s->period_end;
         }
         check_suspects(s, now);
+        last = mg_mono_ms();
     }
     return NULL;
 }

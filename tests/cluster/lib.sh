@@ -12,7 +12,11 @@
 #
 # Every wait polls with a deadline; nothing sleeps blindly; only processes
 # started here are signalled, by PID. Environment: MESHGATE_KEEP=1 keeps the
-# temporary directory, CL_LOG_LEVEL (default warn) sets the nodes' log level.
+# temporary directory, CL_LOG_LEVEL (default warn) sets the nodes' log level,
+# CL_SLOW (default 3 for an ASan/UBSan build, else 1) multiplies every
+# deadline and the failure detector's suspicion time: a slower build gets
+# more time, a correct run takes no longer (waits end when their condition
+# holds).
 
 set -euo pipefail
 
@@ -25,11 +29,14 @@ CL_FAILED=0
 CL_TOKEN=""
 declare -a CL_PID=()
 declare -a CL_ARGS=()
-# Fast protocol timings so that failure detection and repair fit a test.
+CL_SLOW=${CL_SLOW:-}
+CL_END=0
+# Fast protocol timings so that failure detection and repair fit a test
+# (set in cl_init, once CL_SLOW is known).
 CL_GOSSIP_MS=${CL_GOSSIP_MS:-200}
-CL_SUSPECT_MS=${CL_SUSPECT_MS:-1000}
+CL_SUSPECT_MS=${CL_SUSPECT_MS:-}
 CL_AE_MS=${CL_AE_MS:-3000}
-CL_TIMEOUT_MS=${CL_TIMEOUT_MS:-1000}
+CL_TIMEOUT_MS=${CL_TIMEOUT_MS:-}
 
 log() { printf '[%s %s] %s\n' "$CL_NAME" "$(date +%T)" "$*" >&2; }
 pass() {
@@ -73,14 +80,24 @@ for _ in range(200):
 PY
 }
 
+# cl_secs SECONDS: a deadline scaled by CL_SLOW.
+cl_secs() { echo $(($1 * CL_SLOW)); }
+
 cl_init() {
     CL_BIN=$(readlink -f "${1:?usage: $0 /path/to/meshgate}")
     CL_NAME=$(basename "$0" .sh)
+    if [[ -z "$CL_SLOW" ]]; then
+        CL_SLOW=1
+        if ldd "$CL_BIN" 2>/dev/null | grep -q -e libasan -e libubsan; then CL_SLOW=3; fi
+    fi
+    CL_END=$((SECONDS + ${CL_BUDGET:-480}))
+    CL_SUSPECT_MS=${CL_SUSPECT_MS:-$((1000 * CL_SLOW))}
+    CL_TIMEOUT_MS=${CL_TIMEOUT_MS:-$((1000 * CL_SLOW))}
     CL_TMP=$(mktemp -d "${TMPDIR:-/tmp}/mg-cluster.XXXXXX")
     CL_PORT=$(cl_pick_port)
     [[ -n "$CL_PORT" ]] || { echo "no free port"; exit 1; }
     trap cl_cleanup EXIT
-    log "work dir $CL_TMP port $CL_PORT"
+    log "work dir $CL_TMP port $CL_PORT slow x$CL_SLOW"
 }
 
 cl_cleanup() {
@@ -124,20 +141,25 @@ cl_finish() {
     exit $?
 }
 
-# cl_wait DESC SECONDS CMD...: polls CMD every 0.1 s until it succeeds.
+# cl_wait DESC SECONDS CMD...: polls CMD every 0.1 s until it succeeds, for
+# at most SECONDS * CL_SLOW (and never past the scenario's budget, CL_BUDGET
+# seconds from cl_init, so that a failing run ends and cleans up before
+# ctest's timeout would kill it); on a timeout prints CMD's last output.
 cl_wait() {
-    local desc=$1 secs=$2
+    local desc=$1 secs=$(($2 * CL_SLOW))
     shift 2
     local deadline=$((SECONDS + secs))
+    if ((deadline > CL_END)); then deadline=$CL_END; fi
     while ((SECONDS < deadline)); do
-        if "$@" >/dev/null 2>&1; then return 0; fi
+        if "$@" >"$CL_TMP/wait.out" 2>&1; then return 0; fi
         sleep 0.1
     done
     log "timed out after ${secs}s: $desc"
+    sed 's/^/    last try: /' "$CL_TMP/wait.out" | tail -n 3 >&2
     return 1
 }
 
-cl_healthy() { curl -sf --max-time 2 "$(cl_url "$1")/healthz" >/dev/null; }
+cl_healthy() { curl -sf --max-time $((2 * CL_SLOW)) "$(cl_url "$1")/healthz" >/dev/null; }
 
 # cl_start N [extra serve args]: starts node N (in the background) and waits for /healthz.
 cl_start() {
@@ -171,8 +193,16 @@ cl_stop() { # graceful stop of node N
 cl_pause() { kill -STOP "${CL_PID[$1]}"; }
 cl_resume() { kill -CONT "${CL_PID[$1]}"; }
 
-# cl_status N: node N's view as JSON.
-cl_status() { "$CL_BIN" cluster status --data "$(cl_data "$1")" --json; }
+# cl_status N: node N's live view as JSON. Fails when the running node did
+# not answer (the CLI then prints the view saved on disk, which may be stale:
+# a wait must poll the node, not the file).
+cl_status() {
+    local out
+    out=$("$CL_BIN" cluster status --data "$(cl_data "$1")" --json) || return 1
+    python3 -c "import json,sys; sys.exit(0 if json.loads(sys.argv[1])['running'] else 1)" \
+        "$out" || { echo "node $1 did not answer its status" >&2; return 1; }
+    printf '%s\n' "$out"
+}
 
 # cl_state_of VIEWER NODE_N: the state NODE_N has in VIEWER's view.
 cl_state_of() {
@@ -184,7 +214,18 @@ o = json.load(sys.stdin)
 print(next((m['state'] for m in o['members'] if m['id'] == '$id'), 'unknown'))"
 }
 
-cl_node_id() { cl_status "$1" | python3 -c "import json,sys; print(json.load(sys.stdin)['node'])"; }
+# cl_node_id N: node N's id (from its data directory; the node need not run).
+cl_node_id() {
+    "$CL_BIN" cluster status --data "$(cl_data "$1")" --json |
+        python3 -c "import json,sys; print(json.load(sys.stdin)['node'])"
+}
+
+# cl_hints N: the hints node N keeps, for all members together.
+cl_hints() {
+    cl_status "$1" | python3 -c "
+import json, sys
+print(sum(m['hints'] for m in json.load(sys.stdin)['members']))"
+}
 
 # cl_members_alive N COUNT: node N sees exactly COUNT alive members.
 cl_members_alive() {
@@ -242,12 +283,15 @@ import collections, sys
 want = int(sys.argv[1])
 seen = collections.defaultdict(list)
 for f in sys.argv[2:]:
+    node = f.rsplit(".", 1)[1]
     for line in open(f):
         digest, pkey, rows = line.rstrip("\n").split("\t")
-        seen[pkey].append(digest)
-bad = [(p, d) for p, d in seen.items() if len(d) != want or len(set(d)) != 1]
+        seen[pkey].append((node, digest[:8], rows))
+bad = [(p, d) for p, d in seen.items()
+       if len(d) != want or len(set(x[1] for x in d)) != 1]
 if bad:
-    print(f"{len(bad)} of {len(seen)} partitions not converged, e.g. {bad[0][0]}: {bad[0][1]}",
+    eg = "; ".join(f"{p}: " + " ".join(f"n{n}={dg}/{r}" for n, dg, r in d) for p, d in bad[:3])
+    print(f"{len(bad)} of {len(seen)} partitions not converged to {want} copies, e.g. {eg}",
           file=sys.stderr)
     sys.exit(1)
 print(len(seen))

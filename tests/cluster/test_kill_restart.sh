@@ -37,27 +37,29 @@ else
 fi
 grep -E '^verify' "$CL_TMP/verify1.out" >&2 || true
 
-hints=$(cl_status 1 | python3 -c "
-import json, sys
-print(sum(m['hints'] for m in json.load(sys.stdin)['members']))")
+hints=$(cl_hints 1)
 check "node 1 keeps hints for node 3 (got $hints)" test "$hints" -gt 0
 
 # Scenario 3: restart, then wait for identical partition digests.
 t0=$(date +%s.%N)
 cl_start 3
 cl_wait "node 1 sees node 3 alive" 30 cl_members_alive 1 3 || true
-if cl_wait "every partition has 3 identical replicas" 120 cl_converged 1 2 3; then
+if cl_wait "every partition has 3 identical replicas" 90 cl_converged 1 2 3; then
     secs=$(python3 -c "import time; print(f'{time.time() - $t0:.1f}')")
     parts=$(cl_converged 1 2 3)
     echo "converged: $parts partitions identical on 3 replicas ${secs}s after node 3 restarted"
     pass "replicas converged after restart in ${secs}s"
 else
-    fail "replicas did not converge within 120 s after node 3 restarted"
+    fail "replicas did not converge within $(cl_secs 90) s after node 3 restarted"
 fi
-hints=$(cl_status 1 | python3 -c "
-import json, sys
-print(sum(m['hints'] for m in json.load(sys.stdin)['members']))")
-check "node 1's hints for node 3 were delivered (left: $hints)" test "$hints" == 0
+# Hints and anti-entropy race to bring node 3 up to date: converged digests
+# say nothing about the hint backlog, which drains on its own schedule.
+no_hints() { test "$(cl_hints "$1")" == 0; }
+if cl_wait "node 1's hints delivered" 60 no_hints 1 && cl_wait "node 2's hints delivered" 60 no_hints 2; then
+    pass "the hints of nodes 1 and 2 were delivered"
+else
+    fail "hints left undelivered: node 1 $(cl_hints 1), node 2 $(cl_hints 2)"
+fi
 
 if $LOAD verify --nodes "$(cl_url 1),$(cl_url 2),$(cl_url 3)" --user "alice:$PW" \
     --acked "$CL_TMP/acked" --threads 4 >"$CL_TMP/verify2.out" 2>&1; then

@@ -51,12 +51,14 @@ fi
 # Remove node 2 for good: stop it, then tell the cluster.
 ID2=$(cl_node_id 2)
 cl_stop 2
-"$CL_BIN" cluster remove "$ID2" --data "$(cl_data 1)" >/dev/null
-left_in() { "$CL_BIN" cluster status --json --data "$(cl_data "$1")" | python3 -c "
+check "cluster remove is accepted by node 1" \
+    bash -c "'$CL_BIN' cluster remove '$ID2' --data '$(cl_data 1)' >/dev/null"
+left_in() { cl_status "$1" | python3 -c "
 import json, sys
 sys.exit(0 if any(m['id'] == '$ID2' and m['state'] == 'left'
                   for m in json.load(sys.stdin)['members']) else 1)"; }
 check "node 2 is gone from node 3's ring" cl_wait "node 3 sees node 2 left" 30 left_in 3
+check "node 2 is gone from node 4's ring" cl_wait "node 4 sees node 2 left" 30 left_in 4
 t0=$(date +%s.%N)
 if cl_wait "every partition has 3 identical replicas on nodes 1 3 4" 120 cl_converged 1 3 4; then
     echo "remove: every partition re-replicated to 3 copies" \

@@ -334,6 +334,111 @@ START_TEST(test_membership_precedence)
 }
 END_TEST
 
+START_TEST(test_left_is_final)
+{
+    struct dht *d = open_clustered(3, 2, 2);
+    struct cluster *c = dht_engine_cluster(d);
+    const uint64_t x = 0xabc, y = 0xdef;
+    ck_assert_int_eq(cluster_apply_update(c, x, "127.0.0.9:2", "", 5, MEMBER_ALIVE), 1);
+    /* A removal computed by a node that missed the member's last
+     * refutations (a lower incarnation) still takes it out of the ring. */
+    ck_assert_int_eq(cluster_apply_update(c, x, NULL, NULL, 2, MEMBER_LEFT), 1);
+    ck_assert_int_eq(cluster_apply_update(c, x, "127.0.0.9:2", "", 9, MEMBER_ALIVE), 0);
+    ck_assert_int_eq(cluster_apply_update(c, x, NULL, NULL, 9, MEMBER_SUSPECT), 0);
+    struct replica_set rs;
+    ck_assert_int_eq(cluster_replicas(c, "p", 0, &rs), 0);
+    ck_assert_uint_eq(rs.npref, 1);
+    /* Lifeguard: a suspicion is confirmed once per member that reports it,
+     * however often the same news is gossiped again. */
+    ck_assert_int_eq(cluster_apply_update(c, y, "127.0.0.9:3", "", 1, MEMBER_ALIVE), 1);
+    const uint64_t a = 0x111, b = 0x222;
+    ck_assert_int_eq(cluster_apply_update(c, a, "127.0.0.9:4", "", 1, MEMBER_ALIVE), 1);
+    ck_assert_int_eq(cluster_apply_update(c, b, "127.0.0.9:5", "", 1, MEMBER_ALIVE), 1);
+    ck_assert_int_eq(cluster_apply_update_from(c, a, y, NULL, NULL, 1, MEMBER_SUSPECT), 1);
+    for (int i = 0; i < 5; i++)
+        cluster_apply_update_from(c, a, y, NULL, NULL, 1, MEMBER_SUSPECT);
+    int conf = -1;
+    pthread_mutex_lock(&c->lock);
+    for (size_t i = 0; i < c->nmembers; i++)
+        if (c->members[i].id == y)
+            conf = c->members[i].confirmations;
+    pthread_mutex_unlock(&c->lock);
+    ck_assert_int_eq(conf, 0); /* the accuser itself is no confirmation */
+    cluster_apply_update_from(c, b, y, NULL, NULL, 1, MEMBER_SUSPECT);
+    cluster_apply_update_from(c, b, y, NULL, NULL, 1, MEMBER_SUSPECT);
+    cluster_apply_update_from(c, y, y, NULL, NULL, 1, MEMBER_SUSPECT); /* not about itself */
+    pthread_mutex_lock(&c->lock);
+    for (size_t i = 0; i < c->nmembers; i++)
+        if (c->members[i].id == y)
+            conf = c->members[i].confirmations;
+    pthread_mutex_unlock(&c->lock);
+    ck_assert_int_eq(conf, 1);
+    dht_close(d);
+}
+END_TEST
+
+START_TEST(test_apply_batch)
+{
+    struct dht *d = open_clustered(3, 2, 2);
+    struct dht_apply_item it[3];
+    memset(it, 0, sizeof(it));
+    const char *vals[3] = {"one", "two", "three"};
+    for (int i = 0; i < 3; i++) {
+        it[i].pkey = "coll/a";
+        it[i].rkey = i == 2 ? "r0" : (i ? "r1" : "r0");
+        it[i].row.version.hlc = 100 + (uint64_t)i;
+        it[i].row.version.node = 7;
+        it[i].row.value = (void *)vals[i];
+        it[i].row.value_len = strlen(vals[i]);
+        crypto_generichash(it[i].row.hash, DHT_HASH_LEN, (const unsigned char *)vals[i],
+                           strlen(vals[i]), NULL, 0);
+    }
+    /* r0 twice: the newer version (item 2) wins, in one batch. */
+    ck_assert_int_eq(dht_engine_apply_batch(d, it, 3), 0);
+    ck_assert_int_eq(it[0].applied + it[1].applied + it[2].applied, 3);
+    struct dht_row row;
+    ck_assert_int_eq(dht_get_replica(d, "coll/a", "r0", &row), 0);
+    ck_assert_uint_eq(row.value_len, 5);
+    dht_row_release(&row);
+    /* Again: nothing newer, nothing written. */
+    ck_assert_int_eq(dht_engine_apply_batch(d, it, 3), 0);
+    ck_assert_int_eq(it[0].applied + it[1].applied + it[2].applied, 0);
+    /* One row whose hash does not match its value fails the whole batch
+     * before anything is written. */
+    it[0].rkey = "r9";
+    it[0].row.version.hlc = 500;
+    it[1].row.version.hlc = 501;
+    it[1].row.hash[0] ^= 1;
+    ck_assert_int_eq(dht_engine_apply_batch(d, it, 2), MG_EINVAL);
+    ck_assert_int_eq(dht_get_replica(d, "coll/a", "r9", &row), MG_ENOTFOUND);
+    dht_close(d);
+}
+END_TEST
+
+START_TEST(test_hints_of_a_left_member_reach_the_owners)
+{
+    struct dht *d = open_clustered(3, 2, 2);
+    struct cluster *c = dht_engine_cluster(d);
+    const uint64_t x = 0xabc;
+    struct dht_row row = {.version = {dht_clock_now(d), x}, .value = "v", .value_len = 1};
+    crypto_generichash(row.hash, DHT_HASH_LEN, (const unsigned char *)"v", 1, NULL, 0);
+    ck_assert_int_eq(cluster_apply_update(c, x, "127.0.0.9:2", "", 1, MEMBER_ALIVE), 1);
+    ck_assert_int_eq(hint_store(c, x, "coll/h", "r1", &row), 0);
+    /* x is removed: its hints are not sent to it (nobody would answer)
+     * but re-coordinated to the partition's owners, here this node only. */
+    ck_assert_int_eq(cluster_apply_update(c, x, NULL, NULL, 2, MEMBER_LEFT), 1);
+    int more = 0;
+    ck_assert_uint_eq(hint_replay(c, 1000, &more), 1);
+    ck_assert_int_eq(more, 0);
+    ck_assert_uint_eq(hint_backlog(c, x), 0);
+    struct dht_row got;
+    ck_assert_int_eq(dht_get_replica(d, "coll/h", "r1", &got), 0);
+    ck_assert_uint_eq(got.version.hlc, row.version.hlc);
+    dht_row_release(&got);
+    dht_close(d);
+}
+END_TEST
+
 START_TEST(test_hint_persistence)
 {
     struct dht *d = open_clustered(3, 2, 2);
@@ -425,8 +530,10 @@ static Suite *cluster_suite(void)
         {"ring", {test_ring_preference, test_ring_minimal_movement, test_ring_zones}},
         {"seal", {test_seal_roundtrip_and_tamper, test_replay_window, test_wire}},
         {"state",
-         {test_cluster_state_file, test_membership_precedence, test_hint_persistence,
+         {test_cluster_state_file, test_membership_precedence, test_left_is_final,
+          test_hint_persistence, test_hints_of_a_left_member_reach_the_owners,
           test_single_node_unchanged, test_peer_admission}},
+        {"engine", {test_apply_batch}},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         TCase *tc = tcase_create(cases[i].name);
