@@ -409,6 +409,18 @@ START_TEST(test_budget)
     g->qe = utc(2020, 1, 1, 0, 1);
     ck_assert_int_eq(dav_ical_instances(ev, g->qs, g->qe, NULL, collect, g), MG_ETOOBIG);
     ck_assert_int_eq(dav_ical_comp_in_range(ev, g->qs, g->qe, NULL), 1);
+    icalcomponent_free(c);
+    /* the budget of a whole request: spent once, every later walk stops */
+    c = cal_of(event_with("DTSTART:20000101T000000Z\r\nRRULE:FREQ=HOURLY;COUNT=1000000\r\n"));
+    ev = icalcomponent_get_first_component(c, ICAL_VEVENT_COMPONENT);
+    dav_ical_budget_reset(1000);
+    memset(g, 0, sizeof(*g));
+    g->qs = utc(2020, 1, 1, 0, 0);
+    g->qe = utc(2020, 1, 2, 0, 0);
+    ck_assert_int_eq(dav_ical_instances(ev, g->qs, g->qe, NULL, collect, g), MG_ETOOBIG);
+    dav_ical_budget_reset(-1);
+    ck_assert_int_eq(dav_ical_instances(ev, g->qs, g->qe, NULL, collect, g), 0);
+    ck_assert_int_eq(g->n, 24);
     free(g);
     icalcomponent_free(c);
 }
