@@ -339,6 +339,29 @@ static int expand(icalcomponent *cal, int64_t qs, int64_t qe, const icaltimezone
     return 0;
 }
 
+/* Appends p to the list *drop of *n properties; returns 0, or MG_ENOMEM with the list
+ * unchanged. The property twin of dav_ical_drop_add(). */
+static int prop_drop_add(icalproperty ***drop, size_t *n, icalproperty *p)
+{
+    icalproperty **v = realloc(*drop, (*n + 1) * sizeof(*v));
+
+    if (!v)
+        return MG_ENOMEM;
+    *drop = v;
+    v[(*n)++] = p;
+    return 0;
+}
+
+/* Removes the n properties of drop from c and frees them, then frees drop. */
+static void prop_drop_apply(icalcomponent *c, icalproperty **drop, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        icalcomponent_remove_property(c, drop[i]);
+        icalproperty_free(drop[i]);
+    }
+    free(drop);
+}
+
 /* RFC 4791 9.6.6: the masters, and the overrides that overlap the range. */
 static void limit_recurrence(icalcomponent *cal, int64_t qs, int64_t qe, const icaltimezone *fl)
 {
@@ -354,17 +377,10 @@ static void limit_recurrence(icalcomponent *cal, int64_t qs, int64_t qe, const i
             continue; /* THISANDFUTURE overrides reaching into the range stay */
         if (dav_ical_comp_in_range(c, qs, qe, fl))
             continue;
-        icalcomponent **v = realloc(drop, (n + 1) * sizeof(*v));
-        if (!v)
+        if (dav_ical_drop_add(&drop, &n, c))
             break;
-        drop = v;
-        drop[n++] = c;
     }
-    for (size_t i = 0; i < n; i++) {
-        icalcomponent_remove_component(cal, drop[i]);
-        icalcomponent_free(drop[i]);
-    }
-    free(drop);
+    dav_ical_drop_apply(cal, drop, n);
 }
 
 /* RFC 4791 9.6.7: only the FREEBUSY periods that overlap the range. */
@@ -382,17 +398,10 @@ static void limit_freebusy(icalcomponent *cal, int64_t qs, int64_t qe, const ica
                                                        : dav_ical_utc(per.end, fl);
             if (qs < e && qe > s)
                 continue;
-            icalproperty **v = realloc(drop, (n + 1) * sizeof(*v));
-            if (!v)
+            if (prop_drop_add(&drop, &n, p))
                 break;
-            drop = v;
-            drop[n++] = p;
         }
-        for (size_t i = 0; i < n; i++) {
-            icalcomponent_remove_property(c, drop[i]);
-            icalproperty_free(drop[i]);
-        }
-        free(drop);
+        prop_drop_apply(c, drop, n);
     }
 }
 
@@ -415,17 +424,10 @@ static void prune(icalcomponent *c, const struct dav_calcomp *spec)
                 keep = pn && strcasecmp(pn, spec->props[i]) == 0;
             if (keep)
                 continue;
-            icalproperty **v = realloc(drop, (n + 1) * sizeof(*v));
-            if (!v)
+            if (prop_drop_add(&drop, &n, p))
                 break;
-            drop = v;
-            drop[n++] = p;
         }
-        for (size_t i = 0; i < n; i++) {
-            icalcomponent_remove_property(c, drop[i]);
-            icalproperty_free(drop[i]);
-        }
-        free(drop);
+        prop_drop_apply(c, drop, n);
     }
     if (spec->allcomp)
         return;
@@ -442,17 +444,10 @@ static void prune(icalcomponent *c, const struct dav_calcomp *spec)
             prune(k, sub);
             continue;
         }
-        icalcomponent **v = realloc(drop, (n + 1) * sizeof(*v));
-        if (!v)
+        if (dav_ical_drop_add(&drop, &n, k))
             break;
-        drop = v;
-        drop[n++] = k;
     }
-    for (size_t i = 0; i < n; i++) {
-        icalcomponent_remove_component(c, drop[i]);
-        icalcomponent_free(drop[i]);
-    }
-    free(drop);
+    dav_ical_drop_apply(c, drop, n);
 }
 
 int dav_caldata_render(const struct dav_caldata *spec, const char *data, size_t len,

@@ -13,8 +13,6 @@
  * child component of its name does (RFC 4791 9.7.1). A time-range on a
  * recurring component is tested against its instances (RFC 4791 9.9).
  */
-#include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -57,18 +55,6 @@ struct compf {
 struct dav_calfilter {
     struct compf root;
 };
-
-static void ferr(char *err, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static void ferr(char *err, size_t cap, const char *fmt, ...)
-{
-    va_list ap;
-    if (!err || !cap)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, cap, fmt, ap);
-    va_end(ap);
-}
 
 /* ---- freeing ---------------------------------------------------------------------------- */
 
@@ -152,9 +138,10 @@ static int parse_tm(xmlNode *n, struct dav_textmatch *tm, char *err, size_t cap)
 {
     int rc = dav_textmatch_parse(n, DAV_COLLATION_ASCII, tm);
     if (rc == MG_EDENIED)
-        ferr(err, cap, "unsupported collation (use i;ascii-casemap, i;unicode-casemap or i;octet)");
+        dav_set_err(err, cap,
+                    "unsupported collation (use i;ascii-casemap, i;unicode-casemap or i;octet)");
     else if (rc == MG_EINVAL)
-        ferr(err, cap, "malformed text-match");
+        dav_set_err(err, cap, "malformed text-match");
     return rc;
 }
 
@@ -164,7 +151,7 @@ static int parse_param(xmlNode *n, struct paramf *pf, char *err, size_t cap)
     memset(pf, 0, sizeof(*pf));
     pf->name = name_attr(n);
     if (!pf->name) {
-        ferr(err, cap, "param-filter needs a name");
+        dav_set_err(err, cap, "param-filter needs a name");
         return MG_EINVAL;
     }
     if (!c)
@@ -177,11 +164,11 @@ static int parse_param(xmlNode *n, struct paramf *pf, char *err, size_t cap)
             return rc;
         pf->has_tm = 1;
     } else {
-        ferr(err, cap, "unexpected element %s in param-filter", (const char *)c->name);
+        dav_set_err(err, cap, "unexpected element %s in param-filter", (const char *)c->name);
         return MG_EINVAL;
     }
     if (dav_xml_next_elem(c)) {
-        ferr(err, cap, "param-filter takes one is-not-defined or text-match");
+        dav_set_err(err, cap, "param-filter takes one is-not-defined or text-match");
         return MG_EINVAL;
     }
     return 0;
@@ -195,13 +182,13 @@ static int parse_prop(xmlNode *n, struct propf *pf, char *err, size_t cap)
     memset(pf, 0, sizeof(*pf));
     pf->name = name_attr(n);
     if (!pf->name) {
-        ferr(err, cap, "prop-filter needs a name");
+        dav_set_err(err, cap, "prop-filter needs a name");
         return MG_EINVAL;
     }
     if (c && is_cal(c, "is-not-defined")) {
         pf->not_defined = 1;
         if (dav_xml_next_elem(c)) {
-            ferr(err, cap, "is-not-defined stands alone in a prop-filter");
+            dav_set_err(err, cap, "is-not-defined stands alone in a prop-filter");
             return MG_EINVAL;
         }
         return 0;
@@ -209,7 +196,7 @@ static int parse_prop(xmlNode *n, struct propf *pf, char *err, size_t cap)
     for (; c; c = dav_xml_next_elem(c)) {
         if (is_cal(c, "time-range") && !pf->tr.has && !pf->has_tm) {
             if (dav_time_range_parse(c, &pf->tr.s, &pf->tr.e)) {
-                ferr(err, cap, "time-range needs start and/or end in UTC (RFC 4791 9.9)");
+                dav_set_err(err, cap, "time-range needs start and/or end in UTC (RFC 4791 9.9)");
                 return MG_EINVAL;
             }
             pf->tr.has = 1;
@@ -223,7 +210,7 @@ static int parse_prop(xmlNode *n, struct propf *pf, char *err, size_t cap)
             continue;
         }
         if (!is_cal(c, "param-filter")) {
-            ferr(err, cap, "unexpected element %s in prop-filter", (const char *)c->name);
+            dav_set_err(err, cap, "unexpected element %s in prop-filter", (const char *)c->name);
             return MG_EINVAL;
         }
         struct paramf *v = realloc(pf->params, (pf->nparams + 1) * sizeof(*v));
@@ -246,13 +233,13 @@ static int parse_comp(xmlNode *n, struct compf *cf, char *err, size_t cap)
     memset(cf, 0, sizeof(*cf));
     cf->name = name_attr(n);
     if (!cf->name) {
-        ferr(err, cap, "comp-filter needs a name");
+        dav_set_err(err, cap, "comp-filter needs a name");
         return MG_EINVAL;
     }
     if (c && is_cal(c, "is-not-defined")) {
         cf->not_defined = 1;
         if (dav_xml_next_elem(c)) {
-            ferr(err, cap, "is-not-defined stands alone in a comp-filter");
+            dav_set_err(err, cap, "is-not-defined stands alone in a comp-filter");
             return MG_EINVAL;
         }
         return 0;
@@ -261,7 +248,7 @@ static int parse_comp(xmlNode *n, struct compf *cf, char *err, size_t cap)
     for (; c; c = dav_xml_next_elem(c)) {
         if (is_cal(c, "time-range") && !cf->tr.has) {
             if (dav_time_range_parse(c, &cf->tr.s, &cf->tr.e)) {
-                ferr(err, cap, "time-range needs start and/or end in UTC (RFC 4791 9.9)");
+                dav_set_err(err, cap, "time-range needs start and/or end in UTC (RFC 4791 9.9)");
                 return MG_EINVAL;
             }
             cf->tr.has = 1;
@@ -281,7 +268,7 @@ static int parse_comp(xmlNode *n, struct compf *cf, char *err, size_t cap)
             rc = parse_comp(c, &v[cf->ncomps], err, cap);
             cf->ncomps++;
         } else {
-            ferr(err, cap, "unexpected element %s in comp-filter", (const char *)c->name);
+            dav_set_err(err, cap, "unexpected element %s in comp-filter", (const char *)c->name);
             rc = MG_EINVAL;
         }
         if (rc)
@@ -298,7 +285,7 @@ int dav_calfilter_parse(xmlNode *filter, struct dav_calfilter **out, char *err, 
 
     *out = NULL;
     if (!c || !is_cal(c, "comp-filter") || dav_xml_next_elem(c)) {
-        ferr(err, cap, "a filter holds exactly one comp-filter (RFC 4791 9.7)");
+        dav_set_err(err, cap, "a filter holds exactly one comp-filter (RFC 4791 9.7)");
         return MG_EINVAL;
     }
     f = calloc(1, sizeof(*f));
@@ -306,7 +293,7 @@ int dav_calfilter_parse(xmlNode *filter, struct dav_calfilter **out, char *err, 
         return MG_ENOMEM;
     rc = parse_comp(c, &f->root, err, cap);
     if (!rc && strcmp(f->root.name, "VCALENDAR") != 0) {
-        ferr(err, cap, "the outer comp-filter must name VCALENDAR");
+        dav_set_err(err, cap, "the outer comp-filter must name VCALENDAR");
         rc = MG_EINVAL;
     }
     if (rc) {

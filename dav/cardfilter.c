@@ -12,8 +12,6 @@
  * compared with vCard escapes removed; the default collation is
  * i;unicode-casemap (RFC 6352 10.5.4).
  */
-#include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -44,18 +42,6 @@ struct dav_cardfilter {
     struct cprop *props;
     size_t nprops;
 };
-
-static void cerr(char *err, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static void cerr(char *err, size_t cap, const char *fmt, ...)
-{
-    va_list ap;
-    if (!err || !cap)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, cap, fmt, ap);
-    va_end(ap);
-}
 
 void dav_cardfilter_free(struct dav_cardfilter *f)
 {
@@ -112,11 +98,12 @@ static int parse_tm(xmlNode *n, struct dav_textmatch *tm, char *err, size_t cap)
 {
     int rc = dav_textmatch_parse(n, DAV_COLLATION_UNICODE, tm);
     if (rc == MG_EDENIED)
-        cerr(err, cap, "unsupported collation (use i;unicode-casemap, i;ascii-casemap or i;octet)");
+        dav_set_err(err, cap,
+                    "unsupported collation (use i;unicode-casemap, i;ascii-casemap or i;octet)");
     else if (rc == MG_EINVAL)
-        cerr(err, cap,
-             "malformed text-match (match-type: equals, contains, starts-with, "
-             "ends-with)");
+        dav_set_err(err, cap,
+                    "malformed text-match (match-type: equals, contains, starts-with, "
+                    "ends-with)");
     return rc;
 }
 
@@ -127,7 +114,7 @@ static int parse_prop(xmlNode *n, struct cprop *p, char *err, size_t cap)
 
     memset(p, 0, sizeof(*p));
     if (!name) {
-        cerr(err, cap, "prop-filter needs a name");
+        dav_set_err(err, cap, "prop-filter needs a name");
         return MG_EINVAL;
     }
     dot = strchr(name, '.');
@@ -142,7 +129,7 @@ static int parse_prop(xmlNode *n, struct cprop *p, char *err, size_t cap)
         p->name = name;
     }
     if (parse_test(n, &p->allof)) {
-        cerr(err, cap, "test must be anyof or allof");
+        dav_set_err(err, cap, "test must be anyof or allof");
         return MG_EINVAL;
     }
     for (xmlNode *c = dav_xml_first_elem(n); c; c = dav_xml_next_elem(c)) {
@@ -167,7 +154,7 @@ static int parse_prop(xmlNode *n, struct cprop *p, char *err, size_t cap)
             v[p->nparams].name = get_name(c);
             p->nparams++;
             if (!v[p->nparams - 1].name) {
-                cerr(err, cap, "param-filter needs a name");
+                dav_set_err(err, cap, "param-filter needs a name");
                 return MG_EINVAL;
             }
             k = dav_xml_first_elem(c);
@@ -179,16 +166,17 @@ static int parse_prop(xmlNode *n, struct cprop *p, char *err, size_t cap)
                     return rc;
                 v[p->nparams - 1].has_tm = 1;
             } else if (k) {
-                cerr(err, cap, "unexpected element %s in param-filter", (const char *)k->name);
+                dav_set_err(err, cap, "unexpected element %s in param-filter",
+                            (const char *)k->name);
                 return MG_EINVAL;
             }
         } else {
-            cerr(err, cap, "unexpected element %s in prop-filter", (const char *)c->name);
+            dav_set_err(err, cap, "unexpected element %s in prop-filter", (const char *)c->name);
             return MG_EINVAL;
         }
     }
     if (p->not_defined && (p->ntms || p->nparams)) {
-        cerr(err, cap, "is-not-defined stands alone in a prop-filter");
+        dav_set_err(err, cap, "is-not-defined stands alone in a prop-filter");
         return MG_EINVAL;
     }
     return 0;
@@ -203,12 +191,12 @@ int dav_cardfilter_parse(xmlNode *filter, struct dav_cardfilter **out, char *err
     if (!f)
         return MG_ENOMEM;
     if (parse_test(filter, &f->allof)) {
-        cerr(err, cap, "test must be anyof or allof");
+        dav_set_err(err, cap, "test must be anyof or allof");
         rc = MG_EINVAL;
     }
     for (xmlNode *c = dav_xml_first_elem(filter); c && !rc; c = dav_xml_next_elem(c)) {
         if (!is_card(c, "prop-filter")) {
-            cerr(err, cap, "unexpected element %s in filter", (const char *)c->name);
+            dav_set_err(err, cap, "unexpected element %s in filter", (const char *)c->name);
             rc = MG_EINVAL;
             break;
         }

@@ -31,20 +31,6 @@ static void objmove_release(struct objmove *om)
     free(om->dparent);
 }
 
-static char *record_uid(const struct dav_res *res)
-{
-    struct dav_objidx x;
-    char *s;
-    if (!res->exists || dav_objidx_decode(&res->rec.index, &x) || !x.uid.n)
-        return NULL;
-    s = malloc(x.uid.n + 1);
-    if (s) {
-        memcpy(s, x.uid.p, x.uid.n);
-        s[x.uid.n] = '\0';
-    }
-    return s;
-}
-
 /* The CalDAV / CardDAV preconditions of COPY and MOVE; claims the UID in the
  * destination collection. Returns 0 or the status after responding. */
 static int check_objects(struct dav_req *r, const struct dav_res *src, const struct dav_res *dres,
@@ -96,8 +82,8 @@ static int check_objects(struct dav_req *r, const struct dav_res *src, const str
                                   "the destination calendar does not take this component type");
         goto out;
     }
-    om->uid = record_uid(src);
-    om->old_uid = record_uid(dres);
+    om->uid = dav_obj_stored_uid(src);
+    om->old_uid = dav_obj_stored_uid(dres);
     if (!om->uid) {
         rc = srv_respond_text(r->req, 500, "out of memory");
         goto out;
@@ -199,15 +185,8 @@ int dav_copymove(struct dav_req *r, int move)
         rc = srv_respond_text(r->req, 403, "source and destination are the same");
         goto out;
     }
-    rc = dav_res_load(r->m, r->path.user, r->path.kind, r->path.rel, &src);
-    if (rc) {
-        rc = dav_respond_store_error(r, rc);
+    if (dav_load_target(r, &src, &rc))
         goto out;
-    }
-    if (!src.exists) {
-        rc = srv_respond_text(r->req, 404, "no resource at %s", srv_req_path(r->req));
-        goto out;
-    }
     if (src.rec.type == DAV_RT_FOLDER && rel_within(dst.rel, r->path.rel)) {
         rc = srv_respond_text(r->req, 403, "a folder cannot be copied or moved into itself");
         goto out;

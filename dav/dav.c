@@ -84,6 +84,22 @@ int dav_respond_store_error(struct dav_req *r, int err)
     }
 }
 
+int dav_load_target(struct dav_req *r, struct dav_res *res, int *status)
+{
+    int rc = dav_res_load(r->m, r->path.user, r->path.kind, r->path.rel, res);
+
+    if (rc) {
+        *status = dav_respond_store_error(r, rc);
+        return 1;
+    }
+    if (!res->exists) {
+        *status = srv_respond_text(r->req, 404, "no resource at %s", srv_req_path(r->req));
+        return 1;
+    }
+    *status = 0;
+    return 0;
+}
+
 /* ---- If header and locks ------------------------------------------------------- */
 
 /* Resolves an If-header resource tag (NULL: the request's resource) to a rel of

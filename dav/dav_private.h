@@ -422,6 +422,10 @@ int dav_check_http_conditions(struct dav_req *r, const struct dav_res *res);
 
 /* Maps an mg_err from the store to an HTTP status and responds. */
 int dav_respond_store_error(struct dav_req *r, int err);
+/* Loads the request's target into res (initialised by the caller). Returns 0 with *status 0
+ * when it exists; otherwise has responded (a store error, or 404 when it does not exist) and
+ * returns nonzero with *status set to the HTTP status the handler returns. */
+int dav_load_target(struct dav_req *r, struct dav_res *res, int *status);
 
 /* Method handlers. Each returns an HTTP status after setting the response. */
 int dav_options(struct dav_req *r);
@@ -500,12 +504,21 @@ int dav_propfind_virtual(struct dav_req *r, const struct dav_propfind *pf, int d
 /* Appends a <D:response> for res as pf asks. */
 int dav_propfind_response(struct dav_req *r, const struct dav_pres *res,
                           const struct dav_propfind *pf, struct buf *out);
+/* Appends the <D:response> of rel, a member named name of the request's tree with record rec,
+ * as pf asks; builds its URL path in path and its lock key in lkey (both appended to, so
+ * callers reset them). Returns 0 or an mg_err (propfind.c). */
+int dav_propfind_member(struct dav_req *r, const char *rel, const char *name,
+                        const struct dav_record *rec, struct buf *path, struct buf *lkey,
+                        const struct dav_propfind *pf, struct buf *out);
 
 /* ---- CalDAV and CardDAV ---------------------------------------------------------------- */
 
 /* 1 when s (n bytes) is UTF-8 text without NUL or control characters other
  * than tab, CR and LF (ical.c). */
 int dav_text_valid(const char *s, size_t n);
+/* Formats a message for a parser's caller into err (cap bytes, truncated to fit); does
+ * nothing when err is NULL or cap 0 (ical.c). */
+void dav_set_err(char *err, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Drops the VTIMEZONEs of cal whose TZID names a zone of the system's tz
  * database, so that times resolve through libical's shared, cached zones:
  * expanding an object's own VTIMEZONE costs milliseconds per object, which
@@ -514,6 +527,11 @@ int dav_text_valid(const char *s, size_t n);
  * the object defines are kept. Only for evaluation: the stored bytes keep
  * their VTIMEZONEs (ical.c). */
 void dav_ical_prefer_builtin_zones(icalcomponent *cal);
+/* Appends c to the list *drop of *n components; returns 0, or MG_ENOMEM with the list
+ * unchanged (ical.c). */
+int dav_ical_drop_add(icalcomponent ***drop, size_t *n, icalcomponent *c);
+/* Removes the n components of drop from parent and frees them, then frees drop (ical.c). */
+void dav_ical_drop_apply(icalcomponent *parent, icalcomponent **drop, size_t n);
 /* Sets how many recurrence iterations the calling thread may still spend
  * (the current request; -1: no limit beyond the per-call one). Past it,
  * expansion gives MG_ETOOBIG, which queries count as a match (ical.c). */
@@ -663,6 +681,9 @@ unsigned dav_coll_comps(const struct dav_record *coll);
 
 /* max-resource-size of calendar and address objects: DAV_OBJ_MAX within limits.max_body. */
 uint64_t dav_obj_max(const struct dav_module *m);
+/* The UID the stored record of res carries (malloc'd, the caller frees it), or NULL when res
+ * does not exist, has no UID in its index or memory runs out (objput.c). */
+char *dav_obj_stored_uid(const struct dav_res *res);
 
 /* Handlers (each returns an HTTP status after setting the response) */
 int dav_report(struct dav_req *r);

@@ -17,15 +17,8 @@ int dav_delete(struct dav_req *r)
     if (!r->path.rel[0])
         return srv_respond_text(r->req, 403, "the root folder cannot be deleted");
     dav_res_init(&res);
-    rc = dav_res_load(r->m, r->path.user, r->path.kind, r->path.rel, &res);
-    if (rc) {
-        rc = dav_respond_store_error(r, rc);
+    if (dav_load_target(r, &res, &rc))
         goto out;
-    }
-    if (!res.exists) {
-        rc = srv_respond_text(r->req, 404, "no resource at %s", srv_req_path(r->req));
-        goto out;
-    }
     rc = dav_check_http_conditions(r, &res);
     if (!rc)
         rc = dav_check_if(r, r->path.rel);

@@ -238,15 +238,8 @@ int dav_freebusy_query(struct dav_req *r, xmlNode *root)
         rc = srv_respond_text(r->req, 400, "Depth must be 0, 1 or infinity");
         goto out;
     }
-    rc = dav_res_load(r->m, r->path.user, r->path.kind, r->path.rel, &res);
-    if (rc) {
-        rc = dav_respond_store_error(r, rc);
+    if (dav_load_target(r, &res, &rc))
         goto out;
-    }
-    if (!res.exists) {
-        rc = srv_respond_text(r->req, 404, "no resource at %s", srv_req_path(r->req));
-        goto out;
-    }
     f.r = r;
     if (res.rec.coll == DAV_COLL_CALENDAR) {
         zone = dav_coll_zone(&res.rec);

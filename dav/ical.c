@@ -39,10 +39,7 @@ void dav_ical_budget_reset(long iterations)
 #define ICAL_TZ_SLACK (15 * 3600)
 #define DAY_SECS 86400
 
-static void set_err(char *err, size_t cap, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t cap, const char *fmt, ...)
+void dav_set_err(char *err, size_t cap, const char *fmt, ...)
 {
     va_list ap;
     if (!err || !cap)
@@ -122,11 +119,11 @@ int dav_ical_parse(const char *data, size_t len, icalcomponent **out, char *err,
 
     *out = NULL;
     if (!data || len == 0) {
-        set_err(err, cap, "empty body: expected iCalendar data");
+        dav_set_err(err, cap, "empty body: expected iCalendar data");
         return MG_EINVAL;
     }
     if (!dav_text_valid(data, len)) {
-        set_err(err, cap, "not iCalendar text: invalid UTF-8 or control characters");
+        dav_set_err(err, cap, "not iCalendar text: invalid UTF-8 or control characters");
         return MG_EINVAL;
     }
     s = malloc(len + 1);
@@ -137,20 +134,20 @@ int dav_ical_parse(const char *data, size_t len, icalcomponent **out, char *err,
     c = icalparser_parse_string(s);
     free(s);
     if (!c) {
-        set_err(err, cap, "not iCalendar: no complete BEGIN:VCALENDAR ... END:VCALENDAR");
+        dav_set_err(err, cap, "not iCalendar: no complete BEGIN:VCALENDAR ... END:VCALENDAR");
         return MG_EINVAL;
     }
     if (icalcomponent_isa(c) != ICAL_VCALENDAR_COMPONENT) {
-        set_err(err, cap, "expected exactly one VCALENDAR, found %s",
-                icalcomponent_isa(c) == ICAL_XROOT_COMPONENT
-                    ? "several top-level components"
-                    : icalcomponent_kind_to_string(icalcomponent_isa(c)));
+        dav_set_err(err, cap, "expected exactly one VCALENDAR, found %s",
+                    icalcomponent_isa(c) == ICAL_XROOT_COMPONENT
+                        ? "several top-level components"
+                        : icalcomponent_kind_to_string(icalcomponent_isa(c)));
         icalcomponent_free(c);
         return MG_EINVAL;
     }
     e = first_error(c);
     if (e) {
-        set_err(err, cap, "malformed iCalendar: %s", e);
+        dav_set_err(err, cap, "malformed iCalendar: %s", e);
         icalcomponent_free(c);
         return MG_EINVAL;
     }
@@ -173,14 +170,28 @@ void dav_ical_prefer_builtin_zones(icalcomponent *cal)
                                : icaltimezone_get_builtin_timezone(tzid);
         if (!z)
             continue; /* a zone only the object defines (Outlook names): keep it */
-        icalcomponent **v = realloc(drop, (n + 1) * sizeof(*v));
-        if (!v)
+        if (dav_ical_drop_add(&drop, &n, c))
             break;
-        drop = v;
-        drop[n++] = c;
     }
+    dav_ical_drop_apply(cal, drop, n);
+}
+
+int dav_ical_drop_add(icalcomponent ***drop, size_t *n, icalcomponent *c)
+{
+    icalcomponent **v = realloc(*drop, (*n + 1) * sizeof(*v));
+
+    if (!v)
+        return MG_ENOMEM;
+    *drop = v;
+    v[(*n)++] = c;
+    return 0;
+}
+
+void dav_ical_drop_apply(icalcomponent *parent, icalcomponent **drop, size_t n)
+{
+    /* removed after the walk: removing while iterating would skip siblings */
     for (size_t i = 0; i < n; i++) {
-        icalcomponent_remove_component(cal, drop[i]);
+        icalcomponent_remove_component(parent, drop[i]);
         icalcomponent_free(drop[i]);
     }
     free(drop);
@@ -938,18 +949,18 @@ int dav_ical_check_object(icalcomponent *cal, struct dav_ical_info *info, char *
 
     memset(info, 0, sizeof(*info));
     if (icalcomponent_isa(cal) != ICAL_VCALENDAR_COMPONENT) {
-        set_err(err, cap, "not a VCALENDAR");
+        dav_set_err(err, cap, "not a VCALENDAR");
         return MG_EINVAL;
     }
     ver = icalcomponent_get_first_property(cal, ICAL_VERSION_PROPERTY);
     if (!ver || !icalproperty_get_version(ver) ||
         strcmp(icalproperty_get_version(ver), "2.0") != 0) {
-        set_err(err, cap, "VCALENDAR needs VERSION:2.0 (RFC 5545 3.7.4)");
+        dav_set_err(err, cap, "VCALENDAR needs VERSION:2.0 (RFC 5545 3.7.4)");
         return MG_EINVAL;
     }
     /* RFC 4791 4.1: no METHOD in a calendar collection */
     if (icalcomponent_get_first_property(cal, ICAL_METHOD_PROPERTY)) {
-        set_err(err, cap, "calendar object resources must not carry METHOD (RFC 4791 4.1)");
+        dav_set_err(err, cap, "calendar object resources must not carry METHOD (RFC 4791 4.1)");
         return MG_EINVAL;
     }
     for (icalcomponent *c = icalcomponent_get_first_component(cal, ICAL_ANY_COMPONENT); c;
@@ -959,7 +970,7 @@ int dav_ical_check_object(icalcomponent *cal, struct dav_ical_info *info, char *
         const char *u;
         if (kind == ICAL_VTIMEZONE_COMPONENT) {
             if (!icalcomponent_get_first_property(c, ICAL_TZID_PROPERTY)) {
-                set_err(err, cap, "VTIMEZONE without TZID");
+                dav_set_err(err, cap, "VTIMEZONE without TZID");
                 return MG_EINVAL;
             }
             continue;
@@ -967,42 +978,42 @@ int dav_ical_check_object(icalcomponent *cal, struct dav_ical_info *info, char *
         if (kind == ICAL_X_COMPONENT)
             continue;
         if (!bit) {
-            set_err(err, cap, "%s cannot stand in a calendar object (RFC 4791 4.1)",
-                    icalcomponent_kind_to_string(kind));
+            dav_set_err(err, cap, "%s cannot stand in a calendar object (RFC 4791 4.1)",
+                        icalcomponent_kind_to_string(kind));
             return MG_EINVAL;
         }
         if (comp && comp != bit) {
-            set_err(err, cap,
-                    "a calendar object holds one type of component, found %s and %s "
-                    "(RFC 4791 4.1)",
-                    dav_ical_comp_name(comp), dav_ical_comp_name(bit));
+            dav_set_err(err, cap,
+                        "a calendar object holds one type of component, found %s and %s "
+                        "(RFC 4791 4.1)",
+                        dav_ical_comp_name(comp), dav_ical_comp_name(bit));
             return MG_EINVAL;
         }
         comp = bit;
         u = icalcomponent_get_uid(c);
         if (!u || !u[0]) {
-            set_err(err, cap, "%s without UID (RFC 5545 3.8.4.7)", dav_ical_comp_name(bit));
+            dav_set_err(err, cap, "%s without UID (RFC 5545 3.8.4.7)", dav_ical_comp_name(bit));
             return MG_EINVAL;
         }
         if (uid && strcmp(uid, u) != 0) {
-            set_err(err, cap, "components with different UIDs in one object (RFC 4791 4.1)");
+            dav_set_err(err, cap, "components with different UIDs in one object (RFC 4791 4.1)");
             return MG_EINVAL;
         }
         uid = u;
         if (!icalcomponent_get_first_property(c, ICAL_RECURRENCEID_PROPERTY) && ++masters > 1) {
-            set_err(err, cap, "two %s components with UID %s and no RECURRENCE-ID",
-                    dav_ical_comp_name(bit), u);
+            dav_set_err(err, cap, "two %s components with UID %s and no RECURRENCE-ID",
+                        dav_ical_comp_name(bit), u);
             return MG_EINVAL;
         }
         if (kind == ICAL_VEVENT_COMPONENT &&
             icaltime_is_null_time(prop_time(c, ICAL_DTSTART_PROPERTY))) {
-            set_err(err, cap, "VEVENT without DTSTART (RFC 5545 3.6.1)");
+            dav_set_err(err, cap, "VEVENT without DTSTART (RFC 5545 3.6.1)");
             return MG_EINVAL;
         }
         comp_bounds(c, &b);
     }
     if (!comp) {
-        set_err(err, cap, "no VEVENT, VTODO, VJOURNAL or VFREEBUSY in the VCALENDAR");
+        dav_set_err(err, cap, "no VEVENT, VTODO, VJOURNAL or VFREEBUSY in the VCALENDAR");
         return MG_EINVAL;
     }
     info->uid = mg_strdup(uid);

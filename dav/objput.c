@@ -144,8 +144,7 @@ static int check_body(struct dav_req *r, const struct dav_record *coll, const ch
     return 0;
 }
 
-/* The UID the stored record of res carries (malloc'd), or NULL. */
-static char *stored_uid(const struct dav_res *res)
+char *dav_obj_stored_uid(const struct dav_res *res)
 {
     struct dav_objidx x;
     char *s;
@@ -231,7 +230,7 @@ int dav_obj_put(struct dav_req *r)
     if (rc)
         goto out;
     prel = dav_rel_parent(rel);
-    old_uid = stored_uid(&res);
+    old_uid = dav_obj_stored_uid(&res);
     if (!prel) {
         rc = srv_respond_text(r->req, 500, "out of memory");
         goto out;
@@ -295,7 +294,7 @@ int dav_obj_put(struct dav_req *r)
             break;
         }
         free(old_uid);
-        old_uid = stored_uid(&res);
+        old_uid = dav_obj_stored_uid(&res);
     }
     if (rc)
         goto store_err;

@@ -24,11 +24,32 @@ struct walk {
     int too_large; /* the response outgrew DAV_MULTISTATUS_MAX */
 };
 
+int dav_propfind_member(struct dav_req *r, const char *rel, const char *name,
+                        const struct dav_record *rec, struct buf *path, struct buf *lkey,
+                        const struct dav_propfind *pf, struct buf *out)
+{
+    struct dav_pres pres;
+    int rc;
+
+    rc = dav_tree_path(path, r->path.user, r->path.kind, rel, rec->type == DAV_RT_FOLDER);
+    if (!rc)
+        rc = dav_lock_key(lkey, r->path.kind, rel);
+    if (rc)
+        return rc;
+    memset(&pres, 0, sizeof(pres));
+    pres.vkind = DAV_V_TREE;
+    pres.path = path->data;
+    pres.name = name;
+    pres.rec = rec;
+    pres.lock_key = lkey->data;
+    pres.rel = rel;
+    return dav_propfind_response(r, &pres, pf, out);
+}
+
 static int walk_row(void *ctx, const char *rkey, const struct dht_row *row)
 {
     struct walk *w = ctx;
     struct dav_record rec;
-    struct dav_pres pres;
     int rc;
 
     if (!rkey[0])
@@ -52,20 +73,8 @@ static int walk_row(void *ctx, const char *rkey, const struct dht_row *row)
     buf_reset(&w->lkey);
     rc = dav_rel_join(&w->child, w->rel, rkey);
     if (!rc)
-        rc = dav_tree_path(&w->path, w->r->path.user, w->r->path.kind, w->child.data,
-                           rec.type == DAV_RT_FOLDER);
-    if (!rc)
-        rc = dav_lock_key(&w->lkey, w->r->path.kind, w->child.data);
-    if (!rc) {
-        memset(&pres, 0, sizeof(pres));
-        pres.vkind = DAV_V_TREE;
-        pres.path = w->path.data;
-        pres.name = rkey;
-        pres.rec = &rec;
-        pres.lock_key = w->lkey.data;
-        pres.rel = w->child.data;
-        rc = dav_propfind_response(w->r, &pres, w->pf, w->out);
-    }
+        rc = dav_propfind_member(w->r, w->child.data, rkey, &rec, &w->path, &w->lkey, w->pf,
+                                 w->out);
     if (!rc && w->recurse && rec.type == DAV_RT_FOLDER) {
         char **v = realloc(w->subfolders, (w->nsub + 1) * sizeof(*v));
         if (!v) {
@@ -166,15 +175,8 @@ int dav_propfind_tree(struct dav_req *r, const struct dav_propfind *pf, int dept
     buf_init(&w.path);
     buf_init(&w.lkey);
     buf_init(&w.child);
-    rc = dav_res_load(r->m, r->path.user, r->path.kind, r->path.rel, &res);
-    if (rc) {
-        rc = dav_respond_store_error(r, rc);
+    if (dav_load_target(r, &res, &rc))
         goto out;
-    }
-    if (!res.exists) {
-        rc = srv_respond_text(r->req, 404, "no resource at %s", srv_req_path(r->req));
-        goto out;
-    }
     rc = dav_tree_path(&path, r->path.user, r->path.kind, r->path.rel,
                        res.rec.type == DAV_RT_FOLDER);
     if (!rc)

@@ -204,15 +204,8 @@ int dav_proppatch(struct dav_req *r)
         rc = srv_respond_text(r->req, rc, "malformed DAV:propertyupdate");
         goto out;
     }
-    rc = dav_res_load(r->m, r->path.user, r->path.kind, r->path.rel, &res);
-    if (rc) {
-        rc = dav_respond_store_error(r, rc);
+    if (dav_load_target(r, &res, &rc))
         goto out;
-    }
-    if (!res.exists) {
-        rc = srv_respond_text(r->req, 404, "no resource at %s", srv_req_path(r->req));
-        goto out;
-    }
     rc = dav_check_http_conditions(r, &res);
     if (!rc)
         rc = dav_check_if(r, r->path.rel);

@@ -352,6 +352,18 @@ static int finish(struct report *x, int rc)
     return srv_respond_buf(r->req, 207, "application/xml; charset=utf-8", &x->out);
 }
 
+/* Responds to a filter the parser refused with rc (not 0): 500 when out of memory, else 403
+ * with the precondition of namespace ns, supported-collation or valid-filter (RFC 4791 7.8,
+ * RFC 6352 8.6), carrying the parser's message err. Returns the HTTP status. */
+static int respond_filter_error(struct dav_req *r, const char *ns, int rc, const char *err)
+{
+    if (rc == MG_ENOMEM)
+        return srv_respond_text(r->req, 500, "out of memory");
+    return dav_respond_error_ns(r->req, 403, ns,
+                                rc == MG_EDENIED ? "supported-collation" : "valid-filter", NULL,
+                                err);
+}
+
 static int calendar_query(struct report *x, xmlNode *root)
 {
     struct dav_req *r = x->r;
@@ -373,14 +385,8 @@ static int calendar_query(struct report *x, xmlNode *root)
         goto out;
     }
     rc = dav_calfilter_parse(filter, &x->cf, err, sizeof(err));
-    if (rc == MG_ENOMEM) {
-        rc = srv_respond_text(r->req, 500, "out of memory");
-        goto out;
-    }
     if (rc) {
-        rc = dav_respond_error_ns(r->req, 403, DAV_NS_CALDAV,
-                                  rc == MG_EDENIED ? "supported-collation" : "valid-filter", NULL,
-                                  err);
+        rc = respond_filter_error(r, DAV_NS_CALDAV, rc, err);
         goto out;
     }
     if (tz) {
@@ -399,15 +405,8 @@ static int calendar_query(struct report *x, xmlNode *root)
         rc = srv_respond_text(r->req, 400, "Depth must be 0, 1 or infinity");
         goto out;
     }
-    rc = dav_res_load(r->m, r->path.user, r->path.kind, r->path.rel, &res);
-    if (rc) {
-        rc = dav_respond_store_error(r, rc);
+    if (dav_load_target(r, &res, &rc))
         goto out;
-    }
-    if (!res.exists) {
-        rc = srv_respond_text(r->req, 404, "no resource at %s", srv_req_path(r->req));
-        goto out;
-    }
     if (!x->zone) {
         if (res.rec.coll == DAV_COLL_CALENDAR) {
             x->zone = dav_coll_zone(&res.rec);
@@ -459,29 +458,16 @@ static int addressbook_query(struct report *x, xmlNode *root)
         goto out;
     }
     rc = dav_cardfilter_parse(filter, &x->af, err, sizeof(err));
-    if (rc == MG_ENOMEM) {
-        rc = srv_respond_text(r->req, 500, "out of memory");
-        goto out;
-    }
     if (rc) {
-        rc = dav_respond_error_ns(r->req, 403, DAV_NS_CARDDAV,
-                                  rc == MG_EDENIED ? "supported-collation" : "valid-filter", NULL,
-                                  err);
+        rc = respond_filter_error(r, DAV_NS_CARDDAV, rc, err);
         goto out;
     }
     if (query_depth(r, &depth)) {
         rc = srv_respond_text(r->req, 400, "Depth must be 0, 1 or infinity");
         goto out;
     }
-    rc = dav_res_load(r->m, r->path.user, r->path.kind, r->path.rel, &res);
-    if (rc) {
-        rc = dav_respond_store_error(r, rc);
+    if (dav_load_target(r, &res, &rc))
         goto out;
-    }
-    if (!res.exists) {
-        rc = srv_respond_text(r->req, 404, "no resource at %s", srv_req_path(r->req));
-        goto out;
-    }
     rc = query_target(x, &res, depth, DAV_COLL_ADDRESSBOOK);
     rc = finish(x, rc);
 out:

@@ -44,6 +44,26 @@ static int seg_is(const char *s, size_t n, const char *name)
     return strlen(name) == n && memcmp(s, name, n) == 0;
 }
 
+/* Copies the user segment at *pp into user (DAV_USER_MAX + 1 bytes) and moves *pp past it
+ * and the slashes after it. Returns 0, or MG_EINVAL for a name too long or not valid. */
+static int take_user(const char **pp, char *user)
+{
+    const char *p = *pp;
+    size_t n = seg_len(p);
+
+    if (n > DAV_USER_MAX)
+        return MG_EINVAL;
+    memcpy(user, p, n);
+    user[n] = '\0';
+    if (!acct_valid_name(user))
+        return MG_EINVAL;
+    p += n;
+    while (*p == '/')
+        p++;
+    *pp = p;
+    return 0;
+}
+
 int dav_path_parse(const char *path, struct dav_path *out)
 {
     const char *p;
@@ -71,16 +91,8 @@ int dav_path_parse(const char *path, struct dav_path *out)
             out->area = DAV_AREA_PRINCIPALS;
             return 0;
         }
-        n = seg_len(p);
-        if (n > DAV_USER_MAX)
+        if (take_user(&p, out->user))
             return MG_EINVAL;
-        memcpy(out->user, p, n);
-        out->user[n] = '\0';
-        if (!acct_valid_name(out->user))
-            return MG_EINVAL;
-        p += n;
-        while (*p == '/')
-            p++;
         if (*p)
             return 0; /* nothing below a principal: area NONE, 404 */
         out->area = DAV_AREA_PRINCIPAL;
@@ -101,16 +113,8 @@ int dav_path_parse(const char *path, struct dav_path *out)
         out->area = DAV_AREA_KIND_HOME;
         return 0;
     }
-    n = seg_len(p);
-    if (n > DAV_USER_MAX)
+    if (take_user(&p, out->user))
         return MG_EINVAL;
-    memcpy(out->user, p, n);
-    out->user[n] = '\0';
-    if (!acct_valid_name(out->user))
-        return MG_EINVAL;
-    p += n;
-    while (*p == '/')
-        p++;
     /* rel: the rest without the trailing slash; segments bounded */
     n = strlen(p);
     while (n > 0 && p[n - 1] == '/')

@@ -71,23 +71,10 @@ static int sync_row(void *ctx, const char *rkey, const struct dht_row *row)
         if (!rc)
             rc = dav_ms_status(s->out, s->path.data, 404);
     } else {
-        struct dav_pres pres;
         if (dav_record_decode(row->value, row->value_len, &rec))
             return 0;
-        rc = dav_tree_path(&s->path, s->r->path.user, s->r->path.kind, s->rel.data,
-                           rec.type == DAV_RT_FOLDER);
-        if (!rc)
-            rc = dav_lock_key(&s->lkey, s->r->path.kind, s->rel.data);
-        if (!rc) {
-            memset(&pres, 0, sizeof(pres));
-            pres.vkind = DAV_V_TREE;
-            pres.path = s->path.data;
-            pres.name = rkey;
-            pres.rec = &rec;
-            pres.lock_key = s->lkey.data;
-            pres.rel = s->rel.data;
-            rc = dav_propfind_response(s->r, &pres, s->pf, s->out);
-        }
+        rc = dav_propfind_member(s->r, s->rel.data, rkey, &rec, &s->path, &s->lkey, s->pf,
+                                 s->out);
         dav_record_release(&rec);
     }
     if (rc)
@@ -199,15 +186,8 @@ int dav_sync_collection(struct dav_req *r, xmlNode *root)
         rc = srv_respond_text(r->req, 400, "Depth must be 0, 1 or infinity");
         goto out;
     }
-    rc = dav_res_load(r->m, r->path.user, r->path.kind, r->path.rel, &res);
-    if (rc) {
-        rc = dav_respond_store_error(r, rc);
+    if (dav_load_target(r, &res, &rc))
         goto out;
-    }
-    if (!res.exists) {
-        rc = srv_respond_text(r->req, 404, "no resource at %s", srv_req_path(r->req));
-        goto out;
-    }
     if (res.rec.type != DAV_RT_FOLDER) {
         rc = dav_respond_error(r->req, 403, "supported-report", NULL,
                                "sync-collection applies to collections");

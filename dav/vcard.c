@@ -10,8 +10,6 @@
  * line break). Values keep their vCard escapes (dav_vcard_unescape removes
  * them); parameter values are unquoted and their RFC 6868 ^-escapes decoded.
  */
-#include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -23,18 +21,6 @@
 #define VCARD_MAX_PARAMS 100
 #define VCARD_MAX_VALUES 100
 #define VCARD_FOLD 75
-
-static void verr(char *err, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static void verr(char *err, size_t cap, const char *fmt, ...)
-{
-    va_list ap;
-    if (!err || !cap)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, cap, fmt, ap);
-    va_end(ap);
-}
 
 static void prop_release(struct dav_vcard_prop *p)
 {
@@ -175,7 +161,7 @@ static int parse_line(const char *line, struct dav_vcard_prop *p, char *err, siz
         e++;
     if (*e == '.') {
         if (e == s) {
-            verr(err, cap, "line %ld: empty group name", no);
+            dav_set_err(err, cap, "line %ld: empty group name", no);
             return MG_EINVAL;
         }
         p->group = dup_n(s, (size_t)(e - s));
@@ -187,7 +173,7 @@ static int parse_line(const char *line, struct dav_vcard_prop *p, char *err, siz
             e++;
     }
     if (e == s || (*e != ';' && *e != ':')) {
-        verr(err, cap, "line %ld: expected NAME:value or NAME;PARAM=...:value", no);
+        dav_set_err(err, cap, "line %ld: expected NAME:value or NAME;PARAM=...:value", no);
         return MG_EINVAL;
     }
     p->name = dup_n(s, (size_t)(e - s));
@@ -202,11 +188,11 @@ static int parse_line(const char *line, struct dav_vcard_prop *p, char *err, siz
         while (name_char(*e))
             e++;
         if (e == s) {
-            verr(err, cap, "line %ld: empty parameter name in %s", no, p->name);
+            dav_set_err(err, cap, "line %ld: empty parameter name in %s", no, p->name);
             return MG_EINVAL;
         }
         if (p->nparams >= VCARD_MAX_PARAMS) {
-            verr(err, cap, "line %ld: too many parameters", no);
+            dav_set_err(err, cap, "line %ld: too many parameters", no);
             return MG_EINVAL;
         }
         np = realloc(p->params, (p->nparams + 1) * sizeof(*np));
@@ -233,7 +219,7 @@ static int parse_line(const char *line, struct dav_vcard_prop *p, char *err, siz
             if (*s == '"') {
                 e = strchr(s + 1, '"');
                 if (!e) {
-                    verr(err, cap, "line %ld: unterminated quoted parameter value", no);
+                    dav_set_err(err, cap, "line %ld: unterminated quoted parameter value", no);
                     return MG_EINVAL;
                 }
                 if (strcmp(pm->name, "TYPE") == 0) {
@@ -258,7 +244,7 @@ static int parse_line(const char *line, struct dav_vcard_prop *p, char *err, siz
             }
             if (rc) {
                 if (rc == MG_EINVAL)
-                    verr(err, cap, "line %ld: too many parameter values", no);
+                    dav_set_err(err, cap, "line %ld: too many parameter values", no);
                 return rc;
             }
             if (*s != ',')
@@ -266,12 +252,12 @@ static int parse_line(const char *line, struct dav_vcard_prop *p, char *err, siz
             s++;
         }
         if (*s != ';' && *s != ':') {
-            verr(err, cap, "line %ld: malformed parameter %s", no, pm->name);
+            dav_set_err(err, cap, "line %ld: malformed parameter %s", no, pm->name);
             return MG_EINVAL;
         }
     }
     if (*s != ':') {
-        verr(err, cap, "line %ld: missing ':' after %s", no, p->name);
+        dav_set_err(err, cap, "line %ld: missing ':' after %s", no, p->name);
         return MG_EINVAL;
     }
     p->value = mg_strdup(s + 1);
@@ -280,7 +266,8 @@ static int parse_line(const char *line, struct dav_vcard_prop *p, char *err, siz
     if (is_qp(p)) {
         qp_decode(p->value);
         if (!dav_text_valid(p->value, strlen(p->value))) {
-            verr(err, cap, "line %ld: quoted-printable value of %s is not UTF-8 text", no, p->name);
+            dav_set_err(err, cap, "line %ld: quoted-printable value of %s is not UTF-8 text", no,
+                        p->name);
             return MG_EINVAL;
         }
     }
@@ -329,11 +316,11 @@ int dav_vcard_parse(const char *data, size_t len, struct dav_vcard **out, char *
     *out = NULL;
     buf_init(&cur);
     if (!data || len == 0) {
-        verr(err, cap, "empty body: expected a vCard");
+        dav_set_err(err, cap, "empty body: expected a vCard");
         return MG_EINVAL;
     }
     if (!dav_text_valid(data, len)) {
-        verr(err, cap, "not vCard text: invalid UTF-8 or control characters");
+        dav_set_err(err, cap, "not vCard text: invalid UTF-8 or control characters");
         return MG_EINVAL;
     }
     text = dup_n(data, len);
@@ -400,8 +387,8 @@ int dav_vcard_parse(const char *data, size_t len, struct dav_vcard **out, char *
         if (strcmp(prop.name, "BEGIN") == 0 && strcasecmp(prop.value, "VCARD") == 0) {
             prop_release(&prop);
             if (state != 0) {
-                verr(err, cap, "line %zu: %s", i + 1,
-                     state == 1 ? "nested BEGIN:VCARD" : "more than one vCard");
+                dav_set_err(err, cap, "line %zu: %s", i + 1,
+                            state == 1 ? "nested BEGIN:VCARD" : "more than one vCard");
                 goto out;
             }
             state = 1;
@@ -410,19 +397,20 @@ int dav_vcard_parse(const char *data, size_t len, struct dav_vcard **out, char *
         if (strcmp(prop.name, "END") == 0 && strcasecmp(prop.value, "VCARD") == 0) {
             prop_release(&prop);
             if (state != 1) {
-                verr(err, cap, "line %zu: END:VCARD without BEGIN:VCARD", i + 1);
+                dav_set_err(err, cap, "line %zu: END:VCARD without BEGIN:VCARD", i + 1);
                 goto out;
             }
             state = 2;
             continue;
         }
         if (state != 1) {
-            verr(err, cap, "line %zu: %s outside BEGIN:VCARD ... END:VCARD", i + 1, prop.name);
+            dav_set_err(err, cap, "line %zu: %s outside BEGIN:VCARD ... END:VCARD", i + 1,
+                        prop.name);
             prop_release(&prop);
             goto out;
         }
         if (c->nprops >= VCARD_MAX_PROPS) {
-            verr(err, cap, "too many properties (more than %d)", VCARD_MAX_PROPS);
+            dav_set_err(err, cap, "too many properties (more than %d)", VCARD_MAX_PROPS);
             prop_release(&prop);
             goto out;
         }
@@ -436,7 +424,7 @@ int dav_vcard_parse(const char *data, size_t len, struct dav_vcard **out, char *
         np[c->nprops++] = prop;
     }
     if (state != 2) {
-        verr(err, cap, state == 0 ? "no BEGIN:VCARD" : "missing END:VCARD");
+        dav_set_err(err, cap, state == 0 ? "no BEGIN:VCARD" : "missing END:VCARD");
         goto out;
     }
     *out = c;
@@ -573,19 +561,19 @@ int dav_vcard_check_object(const struct dav_vcard *c, char *err, size_t cap)
     const struct dav_vcard_prop *uid = dav_vcard_get(c, "UID");
 
     if (!v) {
-        verr(err, cap, "vCard without VERSION (RFC 6350 6.7.9)");
+        dav_set_err(err, cap, "vCard without VERSION (RFC 6350 6.7.9)");
         return MG_EINVAL;
     }
     if (strcmp(v->value, "3.0") != 0 && strcmp(v->value, "4.0") != 0) {
-        verr(err, cap, "vCard VERSION %.20s is not supported: use 3.0 or 4.0", v->value);
+        dav_set_err(err, cap, "vCard VERSION %.20s is not supported: use 3.0 or 4.0", v->value);
         return MG_EINVAL;
     }
     if (!dav_vcard_get(c, "FN")) {
-        verr(err, cap, "vCard without FN (RFC 6350 6.2.1)");
+        dav_set_err(err, cap, "vCard without FN (RFC 6350 6.2.1)");
         return MG_EINVAL;
     }
     if (!uid || !uid->value[0]) {
-        verr(err, cap, "vCard without UID: an address book needs one (RFC 6352 6.3.2.1)");
+        dav_set_err(err, cap, "vCard without UID: an address book needs one (RFC 6352 6.3.2.1)");
         return MG_EINVAL;
     }
     return 0;
