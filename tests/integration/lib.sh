@@ -526,7 +526,9 @@ expect_body_contains() {
 # expect_body_matches REGEX [DESC]: the last body, with line breaks turned into
 # spaces (XML may be pretty-printed), matches an extended regex.
 expect_body_matches() {
-    if tr '\r\n' '  ' <"$LAST_BODY_FILE" | grep -qE -- "$1"; then
+    # grep without -q reads all its input: with pipefail, grep -q exiting
+    # early would kill tr with SIGPIPE and fail a matching body at random
+    if tr '\r\n' '  ' <"$LAST_BODY_FILE" | grep -E -- "$1" >/dev/null; then
         pass "$LAST_DESC: body matches /$1/"
         return 0
     fi

@@ -19,7 +19,10 @@ RSS_LIMIT_KIB=$((${MESHGATE_LARGE_RSS_LIMIT_MIB:-64} * 1024))
 # Under ASan/valgrind memory figures mean nothing (shadow memory, quarantine):
 # the limit is reported but not enforced.
 ENFORCE_RSS=1
-if ((MG_WRAPPED)) || { command -v ldd >/dev/null && ldd "$MG_BIN" 2>/dev/null | grep -q 'libasan'; }; then
+# (ldd's output is captured first: with pipefail, `ldd | grep -q` fails at
+# random when grep exits early and ldd dies of SIGPIPE)
+libs=$(ldd "$MG_BIN" 2>/dev/null || true)
+if ((MG_WRAPPED)) || [[ "$libs" == *libasan* ]]; then
     ENFORCE_RSS=0
 fi
 
