@@ -37,19 +37,27 @@ class Worker(threading.Thread):
         self.conns = {}
 
     def request(self, node, method, path, body=None):
-        c = self.conns.get(node)
-        if c is None:
-            c = self.conns[node] = conn_for(self.nodes[node], self.args.timeout)
         headers = {"Authorization": self.auth}
-        try:
-            c.request(method, path, body=body, headers=headers)
-            r = c.getresponse()
-            data = r.read()
-            return r.status, data, r.getheader("ETag")
-        except (OSError, http.client.HTTPException):
-            c.close()
-            self.conns.pop(node, None)
-            return 0, b"", None
+        # A kept-alive connection the server closed as idle just as we sent
+        # fails before any response: like browsers, retry once on a fresh
+        # connection (every request here is idempotent). A fresh connection
+        # that fails counts as a failure.
+        for attempt in range(2):
+            reused = node in self.conns
+            c = self.conns.get(node)
+            if c is None:
+                c = self.conns[node] = conn_for(self.nodes[node], self.args.timeout)
+            try:
+                c.request(method, path, body=body, headers=headers)
+                r = c.getresponse()
+                data = r.read()
+                return r.status, data, r.getheader("ETag")
+            except (OSError, http.client.HTTPException):
+                c.close()
+                self.conns.pop(node, None)
+                if not reused:
+                    break
+        return 0, b"", None
 
 
 def percentile(values, p):
