@@ -15,6 +15,14 @@
  * only once all of them acknowledged it (DESIGN.md, "Rebalancing").
  * While that runs, reads that find nothing on the owners fall back to the
  * next nodes on the ring (coord.c), so nothing disappears mid-move.
+ *
+ * Both sides judge ownership by their own view of the ring: a replica syncs
+ * only partitions it owns together with the peer, and answers a sync (or
+ * takes a handoff) only for a partition it owns, else 409. While a ring
+ * change spreads the views differ for a moment; without that check a node
+ * would take copies it does not own (for its next handoff to drop again),
+ * and a handoff could count as delivered to a node that does not keep it.
+ * Background transfers use the long bulk timeout (cluster_bulk_timeout).
  */
 #include <stdlib.h>
 #include <string.h>

@@ -2,14 +2,16 @@
  * cluster.c - the cluster layer's lifecycle and member table: cluster state
  * on disk (<data_dir>/cluster.json, mode 0600: cluster key, N/W/R, members),
  * join tokens, joining, the ring, admission of sealed messages, membership
- * messages, the maintenance thread, and the operator's view.
+ * messages, the background threads (maintenance: membership exchange,
+ * hints, repairs, state file; anti-entropy: rounds and handoffs), and the
+ * operator's view.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -141,6 +143,34 @@ static int token_parse(const char *token, uint8_t key[CLUSTER_KEY_LEN], char add
         if ((unsigned char)*p < 0x21 || (unsigned char)*p > 0x7e)
             return MG_EINVAL;
     return 0;
+}
+
+/* The numeric host of "host:port" (IPv6 in brackets) into out, "" when it
+ * is a name or the unspecified address (nothing to bind to). */
+static void source_ip_of(const char *addr, char out[CLUSTER_ADDR_MAX])
+{
+    char host[CLUSTER_ADDR_MAX];
+    unsigned char bin[sizeof(struct in6_addr)];
+    static const unsigned char zero[sizeof(struct in6_addr)];
+    out[0] = '\0';
+    const char *colon = addr ? strrchr(addr, ':') : NULL;
+    if (!colon || colon == addr || (size_t)(colon - addr) >= sizeof(host))
+        return;
+    memcpy(host, addr, (size_t)(colon - addr));
+    host[colon - addr] = '\0';
+    char *h = host;
+    size_t len = strlen(h);
+    if (len >= 2 && h[0] == '[' && h[len - 1] == ']') {
+        h[len - 1] = '\0';
+        h++;
+    }
+    if (inet_pton(AF_INET, h, bin) == 1) {
+        if (memcmp(bin, zero, 4) != 0)
+            snprintf(out, CLUSTER_ADDR_MAX, "%s", h);
+    } else if (inet_pton(AF_INET6, h, bin) == 1) {
+        if (memcmp(bin, zero, sizeof(bin)) != 0)
+            snprintf(out, CLUSTER_ADDR_MAX, "%s", h);
+    }
 }
 
 /* ---- state file ------------------------------------------------------------- */
@@ -815,63 +845,6 @@ static int cluster_enter(struct cluster *c)
     return rc;
 }
 
-/* ---- fault injection ---------------------------------------------------------- */
-
-/* Re-reads <data_dir>/partition when it changed (or disappeared). */
-static void load_blocked(struct cluster *c)
-{
-    struct buf path;
-    struct stat st;
-    buf_init(&path);
-    if (buf_printf(&path, "%s/partition", dht_engine_data_dir(c->d)))
-        return;
-    int64_t mtime = stat(path.data, &st) == 0
-                        ? (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec
-                        : -1;
-    pthread_mutex_lock(&c->block_lock);
-    int same = mtime == c->block_mtime;
-    pthread_mutex_unlock(&c->block_lock);
-    if (same) {
-        buf_release(&path);
-        return;
-    }
-    char(*list)[CLUSTER_ADDR_MAX] = NULL;
-    size_t n = 0;
-    FILE *f = mtime >= 0 ? fopen(path.data, "r") : NULL;
-    if (f) {
-        char line[CLUSTER_ADDR_MAX + 2];
-        list = calloc(CLUSTER_MAX_MEMBERS, sizeof(*list));
-        while (list && n < CLUSTER_MAX_MEMBERS && fgets(line, sizeof(line), f)) {
-            line[strcspn(line, "\r\n \t")] = '\0';
-            size_t len = strlen(line);
-            if (len && len < CLUSTER_ADDR_MAX && line[0] != '#')
-                memcpy(list[n++], line, len + 1);
-        }
-        fclose(f);
-    }
-    pthread_mutex_lock(&c->block_lock);
-    free(c->blocked);
-    c->blocked = list;
-    c->nblocked = n;
-    c->block_mtime = mtime;
-    pthread_mutex_unlock(&c->block_lock);
-    if (n)
-        log_warn("fault injection: %zu peer addresses cut off by %s", n, path.data);
-    else if (mtime < 0)
-        log_info("fault injection: no peer addresses cut off");
-    buf_release(&path);
-}
-
-int cluster_blocked(struct cluster *c, const char *addr)
-{
-    int hit = 0;
-    pthread_mutex_lock(&c->block_lock);
-    for (size_t i = 0; i < c->nblocked && !hit; i++)
-        hit = strcmp(c->blocked[i], addr) == 0;
-    pthread_mutex_unlock(&c->block_lock);
-    return hit;
-}
-
 /* Exchanges member tables with one random live member. */
 static void members_push_pull(struct cluster *c)
 {
@@ -947,7 +920,6 @@ static void *maint_main(void *arg)
             wait_wake(c, MAINT_TICK_MS);
         if (atomic_load(&c->stop))
             break;
-        load_blocked(c);
         repair_drain(c);
         uint64_t now = mg_mono_ms();
         if (now >= next_sync) {
@@ -1072,10 +1044,7 @@ int cluster_open(struct dht *d, const struct dht_options *opts, struct cluster *
     ring_init(&c->ring);
     pthread_mutex_init(&c->lock, NULL);
     pthread_mutex_init(&c->wake_lock, NULL);
-    pthread_mutex_init(&c->block_lock, NULL);
     pthread_cond_init(&c->wake, NULL);
-    c->block_mtime = -1;
-    load_blocked(c);
     c->cluster_key = sodium_malloc(CLUSTER_KEY_LEN);
     c->peer_key = sodium_malloc(SEAL_KEY_LEN);
     c->replay = replay_new(REPLAY_CAPACITY, REPLAY_WINDOW_MS);
@@ -1115,6 +1084,7 @@ int cluster_open(struct dht *d, const struct dht_options *opts, struct cluster *
     }
     if (opts->join_addr)
         snprintf(seed, sizeof(seed), "%s", opts->join_addr);
+    source_ip_of(c->serving ? opts->listen_addr : c->self_addr, c->source_ip);
     seal_derive_key(c->cluster_key, c->peer_key);
     sodium_mprotect_readonly(c->cluster_key);
     sodium_mprotect_readonly(c->peer_key);
@@ -1213,9 +1183,7 @@ void cluster_close(struct cluster *c)
     sodium_free(c->peer_key);
     pthread_cond_destroy(&c->wake);
     pthread_mutex_destroy(&c->wake_lock);
-    pthread_mutex_destroy(&c->block_lock);
     pthread_mutex_destroy(&c->lock);
-    free(c->blocked);
     free(c->state_path);
     free(c);
 }

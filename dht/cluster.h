@@ -125,6 +125,13 @@ struct cluster {
     int serving; /* a full member (gossip, background work); 0: a client (the CLI) */
     char self_addr[CLUSTER_ADDR_MAX];
     char self_zone[RING_ZONE_MAX];
+    /* Peer requests leave from this address (numeric; "" = the kernel's
+     * choice): a member's listen address, the CLI's node's address, so that
+     * a multi-homed host talks to its peers from the address they know it
+     * by, as its gossip socket does (peer.c, bind_source). source_unusable:
+     * binding it failed (not an address of this host), requests go unbound. */
+    char source_ip[CLUSTER_ADDR_MAX];
+    atomic_int source_unusable;
     char *state_path;
     uint8_t *cluster_key; /* 32 bytes, sodium_malloc */
     uint8_t *peer_key;    /* SEAL_KEY_LEN, sodium_malloc */
@@ -164,14 +171,6 @@ struct cluster {
     atomic_uint_fast64_t hints_replayed;
     atomic_uint_fast64_t refused;      /* peer messages refused */
     atomic_uint_fast64_t handoff_rows; /* rows streamed to new owners */
-
-    /* Fault injection: addresses this node pretends it cannot reach, read
-     * from <data_dir>/partition (one HOST:PORT a line). The cluster tests
-     * cut a node off with it; a real deployment has no such file. */
-    pthread_mutex_t block_lock;
-    char (*blocked)[CLUSTER_ADDR_MAX];
-    size_t nblocked;
-    int64_t block_mtime;
 };
 
 /* ---- cluster.c -------------------------------------------------------------- */
@@ -200,8 +199,6 @@ int cluster_apply_update_from(struct cluster *c, uint64_t from, uint64_t id, con
 /* Marks member id with state at its current incarnation (failure detector). */
 void cluster_set_state(struct cluster *c, uint64_t id, enum member_state state,
                        uint32_t incarnation);
-/* 1 when addr is cut off by the fault-injection file (see struct cluster). */
-int cluster_blocked(struct cluster *c, const char *addr);
 /* Wakes the background threads (new hints, a member back, ring change). */
 void cluster_wake(struct cluster *c);
 /* The timeout for background bulk transfers (hint batches, anti-entropy,

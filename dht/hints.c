@@ -102,11 +102,19 @@ static int collect(void *ctx, const char *rkey, const struct dht_row *row)
     if (strlen(rkey) >= HINT_RKEY_MAX)
         return 0;
     struct wire_reader r;
-    char pkey[DHT_KEY_MAX + 1];
+    char pkey[DHT_KEY_MAX + 1], hkey[DHT_KEY_MAX + 1];
+    struct dht_row hinted;
     wire_reader_init(&r, row->value, row->value_len);
     wire_get_str(&r, pkey, sizeof(pkey));
-    int rc;
-    if (!r.err && !owns(b->c, b->target, pkey)) {
+    wire_get_str(&r, hkey, sizeof(hkey));
+    wire_get_row(&r, &hinted);
+    int rc = 0;
+    if (wire_end(&r)) {
+        /* Unreadable (cannot happen unless the store was damaged): it would
+         * fail every batch it is in, so it is dropped with the batch. */
+        log_warn("dropping an unreadable hint target=%016llx key=%s",
+                 (unsigned long long)b->target, rkey);
+    } else if (!owns(b->c, b->target, pkey)) {
         rc = wire_bytes(&b->moved, row->value, row->value_len);
         b->nmoved++;
     } else {

@@ -8,8 +8,12 @@
  * handshake). Each pooled client keeps one easy handle per peer address,
  * reused so curl reuses the connection.
  */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include <curl/curl.h>
 
@@ -179,6 +183,49 @@ static size_t on_data(char *ptr, size_t size, size_t nmemb, void *userdata)
     return n;
 }
 
+/* CURLOPT_SOCKOPTFUNCTION: a new peer connection leaves from this node's
+ * own address (c->source_ip). IP_BIND_ADDRESS_NO_PORT leaves the port to
+ * connect(), so bound sockets share the ephemeral ports like unbound ones
+ * (no exhaustion under connection churn). An address that is not this
+ * host's (an advertised public address behind NAT, say) is given up once:
+ * later connections go unbound. */
+static int bind_source(void *clientp, curl_socket_t fd, curlsocktype purpose)
+{
+    struct cluster *c = clientp;
+    if (purpose != CURLSOCKTYPE_IPCXN || !c->source_ip[0] || atomic_load(&c->source_unusable))
+        return CURL_SOCKOPT_OK;
+    struct sockaddr_storage ss;
+    socklen_t len = 0;
+    int family = 0;
+    socklen_t flen = sizeof(family);
+    memset(&ss, 0, sizeof(ss));
+    if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &family, &flen) != 0)
+        return CURL_SOCKOPT_OK;
+    if (family == AF_INET) {
+        struct sockaddr_in *in = (struct sockaddr_in *)&ss;
+        if (inet_pton(AF_INET, c->source_ip, &in->sin_addr) != 1)
+            return CURL_SOCKOPT_OK;
+        in->sin_family = AF_INET;
+        len = sizeof(*in);
+    } else if (family == AF_INET6) {
+        struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+        if (inet_pton(AF_INET6, c->source_ip, &in6->sin6_addr) != 1)
+            return CURL_SOCKOPT_OK;
+        in6->sin6_family = AF_INET6;
+        len = sizeof(*in6);
+    } else {
+        return CURL_SOCKOPT_OK;
+    }
+    int one = 1;
+    setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one));
+    if (bind(fd, (struct sockaddr *)&ss, len) != 0 && errno == EADDRNOTAVAIL &&
+        !atomic_exchange(&c->source_unusable, 1))
+        log_warn("peer requests cannot leave from %s (not an address of this host): "
+                 "they go unbound",
+                 c->source_ip);
+    return CURL_SOCKOPT_OK;
+}
+
 static int transfer_start(struct cluster *c, struct peer_client *cl, struct transfer *t,
                           int timeout_ms)
 {
@@ -186,8 +233,6 @@ static int transfer_start(struct cluster *c, struct peer_client *cl, struct tran
     const char *name = peer_type_name(req->type);
     if (!name)
         return MG_EINVAL;
-    if (cluster_blocked(c, req->addr))
-        return MG_EUNAVAIL; /* fault injection: as if the network dropped it */
     if (!t->body.len && req->raw) {
         /* Already sealed by the caller (diagnostics): send as it is. */
         struct seal_header h;
@@ -221,6 +266,8 @@ static int transfer_start(struct cluster *c, struct peer_client *cl, struct tran
         (long)(timeout_ms < PEER_CONNECT_TIMEOUT_MS ? timeout_ms : PEER_CONNECT_TIMEOUT_MS));
     curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http");
+    curl_easy_setopt(e, CURLOPT_SOCKOPTFUNCTION, bind_source);
+    curl_easy_setopt(e, CURLOPT_SOCKOPTDATA, c);
     if (curl_multi_add_handle(cl->multi, e) != CURLM_OK)
         return MG_EIO;
     t->running = 1;
@@ -316,7 +363,9 @@ void peer_call_all(struct cluster *c, struct peer_req *reqs, size_t n, size_t ne
                 grace_end = now + (uint64_t)grace_ms;
         }
         uint64_t now = mg_mono_ms();
-        if (!running || now >= deadline || (grace_end && now >= grace_end))
+        /* A closing store does not wait out a long background transfer. */
+        if (!running || now >= deadline || (grace_end && now >= grace_end) ||
+            atomic_load(&c->stop))
             break;
         uint64_t until = grace_end && grace_end < deadline ? grace_end : deadline;
         int wait = (int)(until - now);

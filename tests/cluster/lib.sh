@@ -10,6 +10,13 @@
 #   cl_kill 3; cl_start 3           # kill -9 and restart by PID
 #   cl_finish                       # stops the nodes, prints "N passed, N failed", exits
 #
+# A scenario that cuts the network (cl_cut/cl_heal) sets CL_NETNS=1 before
+# cl_init: its nodes, and every client command (cl_run), then run in a
+# network namespace of their own, where policy routing rules drop traffic
+# between chosen node addresses (nodes send from their own address). Nothing
+# outside the namespace sees the rules; it is deleted at the end. Without
+# root or `ip netns` such a scenario is skipped.
+#
 # Every wait polls with a deadline; nothing sleeps blindly; only processes
 # started here are signalled, by PID. Environment: MESHGATE_KEEP=1 keeps the
 # temporary directory, CL_LOG_LEVEL (default warn) sets the nodes' log level,
@@ -31,6 +38,9 @@ declare -a CL_PID=()
 declare -a CL_ARGS=()
 CL_SLOW=${CL_SLOW:-}
 CL_END=0
+CL_NETNS=${CL_NETNS:-0}
+CL_NS_NAME=""
+declare -a CL_NS=() # command prefix that runs a client in the scenario's namespace
 # Fast protocol timings so that failure detection and repair fit a test
 # (set in cl_init, once CL_SLOW is known).
 CL_GOSSIP_MS=${CL_GOSSIP_MS:-200}
@@ -54,13 +64,15 @@ check() { # check DESC CMD...: passes when CMD succeeds
 }
 
 cl_ip() { echo "127.0.0.$(($1 + 1))"; }
+# cl_run CMD...: runs a client command where the nodes are (their namespace).
+cl_run() { "${CL_NS[@]}" "$@"; }
 cl_addr() { echo "$(cl_ip "$1"):$CL_PORT"; }
 cl_url() { echo "http://$(cl_addr "$1")"; }
 cl_data() { echo "$CL_TMP/n$1"; }
 
-# A port number free for TCP and UDP on every test address.
-cl_pick_port() {
-    python3 - <<'PY'
+# Python: prints a port number free for TCP and UDP on every test address.
+CL_PICK_PORT=$(
+    cat <<'PY'
 import random, socket
 for _ in range(200):
     port = random.randint(20000, 60000)
@@ -78,6 +90,46 @@ for _ in range(200):
         print(port)
         break
 PY
+)
+
+# cl_netns_up: a fresh network namespace with loopback up, local delivery
+# moved behind the rules cl_cut adds. Returns 1 when it cannot be made.
+cl_netns_up() {
+    [[ $EUID == 0 ]] && command -v ip >/dev/null || return 1
+    # Namespaces of scenarios that were killed (their shell is gone) go first.
+    local ns pid
+    for ns in $(ip netns list 2>/dev/null | awk '$1 ~ /^mgc-[0-9]+-[0-9]+$/ { print $1 }'); do
+        pid=${ns#mgc-}
+        pid=${pid%%-*}
+        kill -0 "$pid" 2>/dev/null || ip netns del "$ns" 2>/dev/null || true
+    done
+    local name="mgc-$$-$RANDOM"
+    ip netns add "$name" 2>/dev/null || return 1
+    CL_NS_NAME=$name
+    ip -n "$name" link set lo up &&
+        ip -n "$name" rule add pref 100 lookup local &&
+        ip -n "$name" rule del pref 0 || return 1
+    CL_NS=(ip netns exec "$name")
+}
+
+# cl_cut A B...: drops every packet between node A and each node B, both
+# directions, TCP and gossip (prohibit routes: senders see EACCES at once,
+# as the old in-process fault injection did).
+cl_cut() {
+    local a=$1 b
+    shift
+    for b in "$@"; do
+        ip -n "$CL_NS_NAME" rule add pref 10 from "$(cl_ip "$a")" to "$(cl_ip "$b")" prohibit
+        ip -n "$CL_NS_NAME" rule add pref 10 from "$(cl_ip "$b")" to "$(cl_ip "$a")" prohibit
+    done
+}
+
+# cl_heal: removes every rule cl_cut added.
+cl_heal() {
+    local i
+    for i in $(seq 1 64); do
+        ip -n "$CL_NS_NAME" rule del pref 10 2>/dev/null || break
+    done
 }
 
 # cl_secs SECONDS: a deadline scaled by CL_SLOW.
@@ -88,16 +140,22 @@ cl_init() {
     CL_NAME=$(basename "$0" .sh)
     if [[ -z "$CL_SLOW" ]]; then
         CL_SLOW=1
-        if ldd "$CL_BIN" 2>/dev/null | grep -q -e libasan -e libubsan; then CL_SLOW=3; fi
+        # (no `ldd | grep -q`: under pipefail an early grep exit fails it at random)
+        if ldd "$CL_BIN" 2>/dev/null | grep -e libasan -e libubsan >/dev/null; then CL_SLOW=3; fi
     fi
     CL_END=$((SECONDS + ${CL_BUDGET:-480}))
     CL_SUSPECT_MS=${CL_SUSPECT_MS:-$((1000 * CL_SLOW))}
     CL_TIMEOUT_MS=${CL_TIMEOUT_MS:-$((1000 * CL_SLOW))}
     CL_TMP=$(mktemp -d "${TMPDIR:-/tmp}/mg-cluster.XXXXXX")
-    CL_PORT=$(cl_pick_port)
-    [[ -n "$CL_PORT" ]] || { echo "no free port"; exit 1; }
     trap cl_cleanup EXIT
-    log "work dir $CL_TMP port $CL_PORT slow x$CL_SLOW"
+    if [[ "$CL_NETNS" == 1 ]] && ! cl_netns_up; then
+        echo "SKIP $CL_NAME: needs root and network namespaces (ip netns) to cut the network"
+        echo "0 passed, 0 failed"
+        exit 0
+    fi
+    CL_PORT=$(cl_run python3 -c "$CL_PICK_PORT")
+    [[ -n "$CL_PORT" ]] || { echo "no free port"; exit 1; }
+    log "work dir $CL_TMP port $CL_PORT slow x$CL_SLOW${CL_NS_NAME:+ netns $CL_NS_NAME}"
 }
 
 cl_cleanup() {
@@ -119,6 +177,10 @@ cl_cleanup() {
         kill -KILL "$pid" 2>/dev/null || true
         wait "$pid" 2>/dev/null || true
     done
+    if [[ -n "$CL_NS_NAME" ]]; then
+        ip netns del "$CL_NS_NAME" 2>/dev/null || true
+        CL_NS_NAME=""
+    fi
     if [[ "${MESHGATE_KEEP:-0}" == 1 || "$CL_FAILED" != 0 ]]; then
         echo "kept $CL_TMP" >&2
         local f
@@ -135,6 +197,12 @@ cl_cleanup() {
 }
 
 cl_finish() {
+    # Stop the nodes here, not in the exit trap, so that a node that does not
+    # exit cleanly (a sanitizer report, a crash on shutdown) fails the run.
+    local i
+    for i in "${!CL_PID[@]}"; do
+        [[ -n "${CL_PID[$i]}" ]] && cl_stop "$i"
+    done
     printf '%s: %d passed, %d failed\n' "$CL_NAME" "$CL_PASSED" "$CL_FAILED"
     echo "$CL_PASSED passed, $CL_FAILED failed"
     [[ "$CL_FAILED" == 0 ]]
@@ -159,7 +227,7 @@ cl_wait() {
     return 1
 }
 
-cl_healthy() { curl -sf --max-time $((2 * CL_SLOW)) "$(cl_url "$1")/healthz" >/dev/null; }
+cl_healthy() { cl_run curl -sf --max-time $((2 * CL_SLOW)) "$(cl_url "$1")/healthz" >/dev/null; }
 
 # cl_start N [extra serve args]: starts node N (in the background) and waits for /healthz.
 cl_start() {
@@ -171,7 +239,8 @@ cl_start() {
         # shellcheck disable=SC2206
         args+=(${CL_ARGS[$n]})
     fi
-    "$CL_BIN" "${args[@]}" >>"$CL_TMP/n$n.log" 2>&1 &
+    # `ip netns exec` execs the node: $! is the node's own PID.
+    "${CL_NS[@]}" "$CL_BIN" "${args[@]}" >>"$CL_TMP/n$n.log" 2>&1 &
     CL_PID[$n]=$!
     cl_wait "node $n healthy" 40 cl_healthy "$n"
 }
@@ -183,11 +252,25 @@ cl_kill() { # kill -9 node N
     CL_PID[$1]=""
 }
 
-cl_stop() { # graceful stop of node N
-    local pid=${CL_PID[$1]}
+cl_stop() { # graceful stop of node N; fails the run unless it exits with status 0
+    local pid=${CL_PID[$1]} st=0 n
+    kill -CONT "$pid" 2>/dev/null || true
     kill -TERM "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
+    for n in $(seq 1 $((100 * CL_SLOW))); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    if kill -0 "$pid" 2>/dev/null; then
+        kill -KILL "$pid" 2>/dev/null || true
+        fail "node $1 did not stop within $((10 * CL_SLOW)) s of SIGTERM"
+    fi
+    wait "$pid" 2>/dev/null || st=$?
     CL_PID[$1]=""
+    if [[ "$st" != 0 ]]; then
+        fail "node $1 exited with status $st on SIGTERM: $(grep -m 1 -E 'Sanitizer|runtime error' \
+            "$CL_TMP/n$1.log" || echo 'see its log')"
+    fi
+    return 0
 }
 
 cl_pause() { kill -STOP "${CL_PID[$1]}"; }
@@ -198,7 +281,7 @@ cl_resume() { kill -CONT "${CL_PID[$1]}"; }
 # a wait must poll the node, not the file).
 cl_status() {
     local out
-    out=$("$CL_BIN" cluster status --data "$(cl_data "$1")" --json) || return 1
+    out=$(cl_run "$CL_BIN" cluster status --data "$(cl_data "$1")" --json) || return 1
     python3 -c "import json,sys; sys.exit(0 if json.loads(sys.argv[1])['running'] else 1)" \
         "$out" || { echo "node $1 did not answer its status" >&2; return 1; }
     printf '%s\n' "$out"
@@ -261,7 +344,7 @@ cl_kv() { # cl_kv N ACTION ARGS...: meshgate kv through node N's data directory
     shift
     local action=$1
     shift
-    "$CL_BIN" kv "$action" --data "$(cl_data "$n")" "$@"
+    cl_run "$CL_BIN" kv "$action" --data "$(cl_data "$n")" "$@"
 }
 
 # cl_digests N: "digest pkey rows" lines of node N's replicas.

@@ -10,7 +10,8 @@ put spreads N PUTs over the nodes from T threads (kept-alive connections) and
 writes one line per acknowledged write (2xx): "path<TAB>sha256 of the body".
 A write that got no answer or an error is not acknowledged and not listed.
 verify GETs every acknowledged path from every node and checks body and ETag
-(the same ETag on every node). get reads acknowledged paths for throughput.
+(the same ETag on every node); a 503 or a missing answer is retried a few
+times, as a client would, before it counts. get reads acknowledged paths for throughput.
 Every run prints throughput and latency percentiles; loops are bounded by
 --count and --seconds. Only loopback URLs are meant to be used.
 """
@@ -23,6 +24,8 @@ import sys
 import threading
 import time
 import urllib.parse
+
+VERIFY_ATTEMPTS = 4  # a read that got 503 or no answer is tried this often
 
 
 def conn_for(url, timeout):
@@ -134,6 +137,7 @@ def run_verify(args, nodes, auth, check=True):
     it = iter(items)
     bad, lat = [], []
     errors = [0]
+    retried = [0]
     deadline = time.monotonic() + args.seconds
 
     class GetWorker(Worker):
@@ -148,7 +152,17 @@ def run_verify(args, nodes, auth, check=True):
                 targets = range(len(self.nodes)) if check else [hash(path) % len(self.nodes)]
                 for node in targets:
                     t0 = time.monotonic()
-                    status, data, etag = self.request(node, "GET", path)
+                    # 503 (no read quorum in time) and no answer say "try
+                    # again", not "gone": a client retries them, and so
+                    # does verify, a few times. A wrong body, a 404 or
+                    # different ETags are failures at once.
+                    for attempt in range(VERIFY_ATTEMPTS):
+                        status, data, etag = self.request(node, "GET", path)
+                        if status not in (0, 503) or attempt + 1 == VERIFY_ATTEMPTS:
+                            break
+                        with lock:
+                            retried[0] += 1
+                        time.sleep(0.2 * (attempt + 1))
                     dt = time.monotonic() - t0
                     ok = status == 200 and hashlib.sha256(data).hexdigest() == sha
                     with lock:
@@ -177,7 +191,8 @@ def run_verify(args, nodes, auth, check=True):
         for b in bad[:10]:
             print("  " + b)
         print(f"verified {len(items)} acknowledged writes on {len(nodes)} nodes: "
-              f"{len(bad)} problems", flush=True)
+              f"{len(bad)} problems ({retried[0]} reads retried after 503 or no answer)",
+              flush=True)
     return 1 if bad else 0
 
 
