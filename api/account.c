@@ -164,8 +164,27 @@ int api_settings_put(struct api_call *c)
 
 /* Issues a token for user carrying sk and responds with it. requested_ttl 0
  * means the node's default; it is capped by the node's token_ttl. */
+/* Sets (ttl > 0) or clears (token NULL) the portal's session cookie: HttpOnly
+ * (no script reads it), SameSite=Strict (no other site's request carries it),
+ * scoped to the API, Secure when this node serves HTTPS. */
+static int api_set_session_cookie(struct api_call *c, const char *token, uint64_t ttl)
+{
+    const struct mg_config *cfg = c->m->cfg;
+    int tls = cfg && cfg->tls_cert && cfg->tls_cert[0];
+    struct buf h;
+    buf_init(&h);
+    int rc = buf_printf(&h, "%s=%s; Path=" API_BASE "/; Max-Age=%llu; HttpOnly; SameSite=Strict%s",
+                        API_SESSION_COOKIE, token ? token : "", token ? (unsigned long long)ttl : 0ull,
+                        tls ? "; Secure" : "");
+    if (!rc)
+        srv_resp_header(c->req, "Set-Cookie", h.data);
+    sodium_memzero(h.data, h.len);
+    buf_release(&h);
+    return rc;
+}
+
 static int api_respond_token(struct api_call *c, int status, const char *user, int admin,
-                             const uint8_t *sk, uint64_t requested_ttl)
+                             const uint8_t *sk, uint64_t requested_ttl, int cookie)
 {
     json_t *settings = NULL;
     int rc = api_settings_load(c->m->d, &settings, NULL, NULL);
@@ -183,11 +202,24 @@ static int api_respond_token(struct api_call *c, int status, const char *user, i
         return api_problem(c->req, 500, NULL, "cannot issue a token: %s", mg_strerror(rc));
     char expires[32];
     mg_iso8601((int64_t)(info.exp_ms / 1000u), expires, sizeof(expires));
-    json_t *v = json_pack("{s:s, s:s, s:I, s:s, s:s}", "token", token, "token_type", "Bearer",
-                          "expires_in", (json_int_t)ttl, "expires_at", expires, "user", user);
+    json_t *v;
+    if (cookie) {
+        char csrf[API_CSRF_LEN + 1];
+        api_token_csrf(c->m->tokens, &info, csrf);
+        rc = api_set_session_cookie(c, token, ttl);
+        v = json_pack("{s:s, s:s, s:I, s:s, s:s}", "token_type", "cookie", "csrf_token", csrf,
+                      "expires_in", (json_int_t)ttl, "expires_at", expires, "user", user);
+    } else {
+        v = json_pack("{s:s, s:s, s:I, s:s, s:s}", "token", token, "token_type", "Bearer",
+                      "expires_in", (json_int_t)ttl, "expires_at", expires, "user", user);
+    }
     sodium_memzero(token, strlen(token));
     free(token);
     sodium_memzero(&info, sizeof(info));
+    if (rc) {
+        json_decref(v);
+        return api_problem(c->req, 500, NULL, "out of memory");
+    }
     return api_send_json(c->req, status, v);
 }
 
@@ -239,20 +271,33 @@ static int api_need_str(struct api_call *c, const char *key, const char **out)
     return 0;
 }
 
-static int api_optional_ttl(struct api_call *c, uint64_t *ttl)
+/* The session options of login and sign-up: "ttl" (seconds, optional) and
+ * "session": "bearer" (the default: the token is in the answer) or "cookie"
+ * (the portal: the token is set as an HttpOnly cookie, the answer carries
+ * the CSRF token instead; see API_SESSION_COOKIE). */
+static int api_session_options(struct api_call *c, uint64_t *ttl, int *cookie)
 {
     *ttl = 0;
+    *cookie = 0;
     int rc = api_json_get_uint(c->json, "ttl", ttl);
     if (rc == MG_EINVAL || (rc == 0 && (*ttl < API_TOKEN_TTL_MIN || *ttl > API_TOKEN_TTL_MAX)))
         return api_problem(c->req, 400, "bad-field",
                            "ttl must be a whole number of seconds from %d to %d", API_TOKEN_TTL_MIN,
                            API_TOKEN_TTL_MAX);
+    json_t *session = json_object_get(c->json, "session");
+    if (session) {
+        const char *kind = json_string_value(session);
+        if (!kind || (strcmp(kind, "bearer") != 0 && strcmp(kind, "cookie") != 0))
+            return api_problem(c->req, 400, "bad-field",
+                               "session must be \"bearer\" (the default) or \"cookie\"");
+        *cookie = strcmp(kind, "cookie") == 0;
+    }
     return 0;
 }
 
 /* Unwraps the account's key with password and issues a token. */
 static int api_open_and_issue(struct api_call *c, int status, const char *user,
-                              const char *password, int admin, uint64_t ttl)
+                              const char *password, int admin, uint64_t ttl, int cookie)
 {
     uint8_t pk[ACCT_KEY_LEN];
     uint8_t *sk = sodium_malloc(ACCT_KEY_LEN);
@@ -269,7 +314,7 @@ static int api_open_and_issue(struct api_call *c, int status, const char *user,
         st = api_problem(c->req, 503, "store-unavailable", "cannot open the account's key: %s",
                          mg_strerror(rc));
     } else {
-        st = api_respond_token(c, status, user, admin, sk, ttl);
+        st = api_respond_token(c, status, user, admin, sk, ttl, cookie);
     }
     sodium_free(sk);
     return st;
@@ -277,24 +322,25 @@ static int api_open_and_issue(struct api_call *c, int status, const char *user,
 
 int api_login(struct api_call *c)
 {
-    static const char *const allowed[] = {"user", "password", "ttl", NULL};
+    static const char *const allowed[] = {"user", "password", "ttl", "session", NULL};
     const char *bad = api_json_unknown_key(c->json, allowed);
     if (bad)
         return api_problem(c->req, 400, "unknown-field", "unknown field \"%s\"", bad);
     const char *user, *password;
     uint64_t ttl;
+    int cookie;
     int st = api_need_str(c, "user", &user);
     if (!st)
         st = api_need_str(c, "password", &password);
     if (!st)
-        st = api_optional_ttl(c, &ttl);
+        st = api_session_options(c, &ttl, &cookie);
     if (st)
         return st;
     int admin = 0;
     st = api_check_password(c, user, password, 401, &admin);
     if (st)
         return st;
-    st = api_open_and_issue(c, 200, user, password, admin, ttl);
+    st = api_open_and_issue(c, 200, user, password, admin, ttl, cookie);
     if (st == 200)
         log_info("login user=%s peer=%s", user, srv_req_peer(c->req));
     return st;
@@ -306,6 +352,8 @@ int api_logout(struct api_call *c)
     if (rc)
         return api_problem(c->req, 503, "store-unavailable", "cannot record the logout: %s",
                            mg_strerror(rc));
+    if (c->by_cookie && api_set_session_cookie(c, NULL, 0))
+        return api_problem(c->req, 500, NULL, "out of memory");
     return srv_respond(c->req, 204, NULL, NULL, 0);
 }
 
@@ -540,7 +588,7 @@ int api_invite_delete(struct api_call *c)
 
 int api_signup(struct api_call *c)
 {
-    static const char *const allowed[] = {"user", "password", "invite", "ttl", NULL};
+    static const char *const allowed[] = {"user", "password", "invite", "ttl", "session", NULL};
     const char *bad = api_json_unknown_key(c->json, allowed);
     if (bad)
         return api_problem(c->req, 400, "unknown-field", "unknown field \"%s\"", bad);
@@ -559,11 +607,12 @@ int api_signup(struct api_call *c)
                            "sign-up is closed on this node; ask an administrator for an account");
     const char *user, *password, *invite = NULL;
     uint64_t ttl;
+    int cookie;
     int st = api_need_str(c, "user", &user);
     if (!st)
         st = api_need_str(c, "password", &password);
     if (!st)
-        st = api_optional_ttl(c, &ttl);
+        st = api_session_options(c, &ttl, &cookie);
     if (st)
         return st;
     rc = api_json_get_str(c->json, "invite", &invite);
@@ -616,7 +665,7 @@ int api_signup(struct api_call *c)
     }
     log_info("signup user=%s policy=%s peer=%s", user, policy, srv_req_peer(c->req));
     srv_resp_header(c->req, "Location", API_BASE "/me");
-    return api_open_and_issue(c, 201, user, password, 0, ttl);
+    return api_open_and_issue(c, 201, user, password, 0, ttl, cookie);
 }
 
 /* ---- the account -------------------------------------------------------------------------------
@@ -647,6 +696,11 @@ int api_me_get(struct api_call *c)
                   info.has_key ? json_string(pk) : json_null(), "mail_address",
                   addr.data ? addr.data : "", "session", "issued_at", iat, "expires_at", exp);
     buf_release(&addr);
+    if (v && c->by_cookie) {
+        char csrf[API_CSRF_LEN + 1];
+        api_token_csrf(c->m->tokens, &c->token, csrf);
+        json_object_set_new(json_object_get(v, "session"), "csrf_token", json_string(csrf));
+    }
     return api_send_json(c->req, 200, v);
 }
 
@@ -693,7 +747,7 @@ int api_me_password(struct api_call *c)
         log_warn("password of %s changed but its sessions were not revoked: %s", user,
                  mg_strerror(rc));
     log_info("password changed user=%s", user);
-    return api_open_and_issue(c, 200, user, next, info.admin, 0);
+    return api_open_and_issue(c, 200, user, next, info.admin, 0, c->by_cookie);
 }
 
 int api_me_delete(struct api_call *c)

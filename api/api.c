@@ -226,19 +226,34 @@ static int api_media_is(const char *ctype, const char *want)
     return n == strlen(want) && strncasecmp(ctype, want, n) == 0;
 }
 
+/* RFC 9110 9.2.1: methods that change nothing need no CSRF token. */
+static int api_safe_method(const char *method)
+{
+    return strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0 ||
+           strcmp(method, "OPTIONS") == 0;
+}
+
 static int api_authenticate(struct api_call *c)
 {
     struct srv_request *req = c->req;
     const char *authz = srv_req_header(req, "Authorization");
-    if (!authz || strncasecmp(authz, "Bearer ", 7) != 0) {
+    char cookie[API_TOKEN_MAX + 1];
+    const char *text = NULL;
+    if (authz && strncasecmp(authz, "Bearer ", 7) == 0) {
+        text = authz + 7;
+        while (*text == ' ')
+            text++;
+    } else if (!authz && api_cookie_value(srv_req_header(req, "Cookie"), API_SESSION_COOKIE,
+                                          cookie, sizeof(cookie)) == 0) {
+        text = cookie;
+        c->by_cookie = 1;
+    }
+    if (!text) {
         srv_resp_header(req, "WWW-Authenticate", "Bearer realm=\"meshgate\"");
         return api_problem(req, 401, "unauthenticated",
                            "this resource needs a bearer token (POST " API_BASE
                            "/login, then send Authorization: Bearer <token>)");
     }
-    const char *text = authz + 7;
-    while (*text == ' ')
-        text++;
     enum api_token_status st = api_token_verify(c->m->tokens, text, mg_now_ms(), &c->token);
     if (st != API_TOKEN_OK) {
         struct buf h;
@@ -274,6 +289,18 @@ static int api_authenticate(struct api_call *c)
                            api_token_status_text(API_TOKEN_REVOKED));
     }
     c->token.admin = info.admin;
+    if (c->by_cookie && !api_safe_method(srv_req_method(req))) {
+        /* a cookie rides along on any request to this origin, even one
+         * another site makes the browser send: only the page's own scripts
+         * know the CSRF token to go with it */
+        char want[API_CSRF_LEN + 1];
+        const char *got = srv_req_header(req, API_CSRF_HEADER);
+        api_token_csrf(c->m->tokens, &c->token, want);
+        if (!got || strlen(got) != API_CSRF_LEN || sodium_memcmp(got, want, API_CSRF_LEN) != 0)
+            return api_problem(req, 403, "csrf-token",
+                               "a request with the session cookie must send the " API_CSRF_HEADER
+                               " header given at login (or by GET " API_BASE "/me)");
+    }
     if (c->route->access == API_ADMIN && !info.admin)
         return api_problem(req, 403, "admin-only", "this resource is for administrators");
     return 0;

@@ -106,6 +106,20 @@ const char *api_token_status_text(enum api_token_status st);
 int api_token_secret_key(struct api_tokens *t, const struct api_token *tok, uint8_t *sk);
 /* Revokes one token (logout) in memory and in the store. */
 int api_token_revoke(struct api_tokens *t, const struct api_token *tok);
+/* The portal's session (DESIGN.md: HttpOnly SameSite cookie + CSRF token).
+ * POST /login with "session": "cookie" sets the token as the HttpOnly cookie
+ * API_SESSION_COOKIE instead of returning it; a request authenticated by that
+ * cookie alone must carry, on any method but GET/HEAD/OPTIONS, the header
+ * API_CSRF_HEADER with api_token_csrf of its token: a keyed hash of the token
+ * id that any node computes, that scripts of this origin read from the login
+ * answer or GET /me, and that another site cannot learn or make. */
+#define API_SESSION_COOKIE "mg_session"
+#define API_CSRF_HEADER "X-CSRF-Token"
+#define API_CSRF_LEN 32 /* hex characters */
+void api_token_csrf(struct api_tokens *t, const struct api_token *tok, char out[API_CSRF_LEN + 1]);
+/* The value of cookie name in a Cookie header (RFC 6265 5.4) into out.
+ * Returns 0, MG_ENOTFOUND, or MG_EINVAL (empty or longer than cap - 1). */
+int api_cookie_value(const char *header, const char *name, char *out, size_t cap);
 /* Revokes every token of user issued up to now (password change, deletion).
  * *before_ms receives the cut-off. */
 int api_token_revoke_user(struct api_tokens *t, const char *user, uint64_t *before_ms);
@@ -153,6 +167,17 @@ struct api_call {
     struct buf body;
     json_t *json;     /* the parsed JSON body, or NULL */
     int body_is_mail; /* the body is message/rfc822 */
+    int by_cookie;    /* authenticated by the portal's session cookie (see API_SESSION_COOKIE) */
+    /* API_BODY_STREAM: the route's handler runs once the headers are in,
+     * before any body byte, and returns 0 to take the body (or a status after
+     * responding). It sets body_write, which gets the body piece by piece
+     * (0, or a status after responding: the rest is discarded), and body_end,
+     * which answers once the body is complete; stream is its state, freed
+     * with stream_free with the call. */
+    int (*body_write)(struct api_call *c, const char *data, size_t len);
+    int (*body_end)(struct api_call *c);
+    void *stream;
+    void (*stream_free)(void *stream);
 };
 
 /* The authenticated user of a call (NULL on public routes). */

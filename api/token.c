@@ -597,3 +597,46 @@ int api_token_revoke_user(struct api_tokens *t, const char *user, uint64_t *befo
         *before_ms = now;
     return rc ? rc : rc2;
 }
+
+/* ---- the portal's cookie session ------------------------------------------------------------ */
+
+void api_token_csrf(struct api_tokens *t, const struct api_token *tok,
+                    char out[API_CSRF_LEN + 1])
+{
+    uint8_t h[API_CSRF_LEN / 2];
+    crypto_generichash_state st;
+    crypto_generichash_init(&st, t->mac_key, crypto_auth_KEYBYTES, sizeof(h));
+    crypto_generichash_update(&st, (const uint8_t *)"csrf", 4);
+    crypto_generichash_update(&st, tok->id, sizeof(tok->id));
+    crypto_generichash_final(&st, h, sizeof(h));
+    mg_hex_encode(h, sizeof(h), out);
+}
+
+int api_cookie_value(const char *header, const char *name, char *out, size_t cap)
+{
+    size_t nlen = strlen(name);
+    const char *p = header;
+    while (p && *p) {
+        while (*p == ' ' || *p == '\t' || *p == ';')
+            p++;
+        const char *end = strchr(p, ';');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        if (len > nlen && strncmp(p, name, nlen) == 0 && p[nlen] == '=') {
+            const char *v = p + nlen + 1;
+            size_t vlen = len - nlen - 1;
+            while (vlen && (v[vlen - 1] == ' ' || v[vlen - 1] == '\t'))
+                vlen--;
+            if (vlen >= 2 && v[0] == '"' && v[vlen - 1] == '"') {
+                v++;
+                vlen -= 2;
+            }
+            if (!vlen || vlen >= cap)
+                return MG_EINVAL;
+            memcpy(out, v, vlen);
+            out[vlen] = '\0';
+            return 0;
+        }
+        p = end;
+    }
+    return MG_ENOTFOUND;
+}

@@ -8,19 +8,17 @@
  * through textContent or element attributes that cannot run code, never through
  * innerHTML.
  *
- * Session: the bearer token from POST /api/v1/login is kept in sessionStorage,
- * so it lives as long as the tab and never leaves this origin by itself.
- * DESIGN.md asks for an HttpOnly SameSite cookie with a CSRF token for the
- * portal, which keeps the token out of reach of scripts altogether; that needs
- * server support and is future work. Until then the page's Content-Security-
- * Policy (script-src 'self') and the rule above are what protect the token.
+ * Session (DESIGN.md): the page logs in with "session": "cookie", so the
+ * token lives in an HttpOnly, SameSite=Strict cookie that no script can read;
+ * the page keeps only the CSRF token the login answer (or GET /me after a
+ * reload) gives, in memory, and sends it as X-CSRF-Token on every request
+ * that changes something. Another site can make the browser send the cookie
+ * only without that header, which the API refuses.
  */
 (function () {
     'use strict';
 
     var API = '/api/v1';
-    var TOKEN_KEY = 'meshgate.token';
-    var USER_KEY = 'meshgate.user';
     var PAGE_SIZE = 50;
 
     /* Used while GET /node has not answered, or if it fails. */
@@ -35,7 +33,7 @@
     var state = {
         node: null,
         paths: DEFAULT_PATHS,
-        token: null,
+        csrf: null, /* X-CSRF-Token of the session; null when signed out */
         user: null,
         me: null,
         mailbox: 'Inbox',
@@ -107,7 +105,8 @@
     ApiError.prototype = Object.create(Error.prototype);
 
     /*
-     * api(method, path, body): calls the API with the session's token. Resolves
+     * api(method, path, body): calls the API in the session (its cookie goes
+     * along by itself; a method that changes something carries the CSRF token). Resolves
      * to the parsed JSON body (null for 204); rejects with an ApiError whose
      * message is the problem's `detail` (RFC 9457), which the API writes for people.
      */
@@ -118,8 +117,8 @@
             headers['Content-Type'] = 'application/json';
             init.body = JSON.stringify(body);
         }
-        if (state.token) {
-            headers.Authorization = 'Bearer ' + state.token;
+        if (state.csrf && method !== 'GET' && method !== 'HEAD') {
+            headers['X-CSRF-Token'] = state.csrf;
         }
         return fetch(API + path, init).then(
             function (res) {
@@ -156,7 +155,7 @@
      * out locally and says why. Returns true when it did.
      */
     function sessionEnded(err) {
-        if (err && err.status === 401 && state.token) {
+        if (err && err.status === 401 && state.csrf) {
             endSession('Your session has ended (' + err.message + '). Please sign in again.');
             return true;
         }
@@ -267,29 +266,17 @@
     /* ---- sessions ------------------------------------------------------------ */
 
     function beginSession(tok) {
-        state.token = tok.token;
+        state.csrf = tok.csrf_token;
         state.user = tok.user;
-        try {
-            sessionStorage.setItem(TOKEN_KEY, tok.token);
-            sessionStorage.setItem(USER_KEY, tok.user);
-        } catch (e) {
-            /* storage disabled: the session lasts until the page is reloaded */
-        }
         return enterSignedIn(true);
     }
 
     /* Forgets the session locally and shows the sign-in forms, with NOTICE if given. */
     function endSession(notice) {
-        state.token = null;
+        state.csrf = null;
         state.user = null;
         state.me = null;
         state.current = null;
-        try {
-            sessionStorage.removeItem(TOKEN_KEY);
-            sessionStorage.removeItem(USER_KEY);
-        } catch (e) {
-            /* nothing stored */
-        }
         resetMail();
         show($('signed-in'), false);
         show($('mail'), false);
@@ -298,8 +285,11 @@
         renderUrls();
     }
 
-    function enterSignedIn(focus) {
+    /* Shows the signed-in page once GET /me answers; quiet: a failure means
+     * "not signed in" (the first visit), said by nothing but the sign-in form. */
+    function enterSignedIn(focus, quiet) {
         return api('GET', '/me').then(function (me) {
+            state.csrf = (me.session && me.session.csrf_token) || state.csrf;
             state.me = me;
             state.user = me.user;
             $('me-user').textContent = me.user;
@@ -316,7 +306,9 @@
             resetMail();
             return loadMail();
         }, function (err) {
-            if (!sessionEnded(err)) {
+            if (quiet) {
+                endSession('');
+            } else if (!sessionEnded(err)) {
                 endSession('Could not load your account: ' + err.message + '.');
             }
         });
@@ -343,7 +335,7 @@
             return;
         }
         say(err, '');
-        withBusy($('signin-submit'), api('POST', '/login', {user: user, password: password}))
+        withBusy($('signin-submit'), api('POST', '/login', {user: user, password: password, session: 'cookie'}))
             .then(function (tok) {
                 $('signin-password').value = '';
                 return beginSession(tok);
@@ -359,7 +351,8 @@
         var err = $('signup-error');
         var body = {
             user: $('signup-user').value.trim(),
-            password: $('signup-password').value
+            password: $('signup-password').value,
+            session: 'cookie'
         };
         if (!/^[a-z0-9][a-z0-9._-]{0,63}$/.test(body.user)) {
             say(err, 'A user name is 1 to 64 lower-case letters, digits, dots, dashes or ' +
@@ -392,7 +385,8 @@
             endSession('You have signed out.');
             $('account-h').focus();
         };
-        /* The token is revoked on every node; locally it is forgotten in any case. */
+        /* The token is revoked on every node and the cookie cleared; locally the
+         * session is forgotten in any case. */
         api('POST', '/logout').then(done, done);
     }
 
@@ -601,11 +595,11 @@
         show($('message-list-wrap'), true);
     }
 
-    /* Fetches an attachment with the token and saves it; never shown in the page. */
+    /* Fetches an attachment in the session and saves it; never shown in the page. */
     function download(box, id, a) {
         var path = API + mbPath(box) + '/messages/' + encodeURIComponent(id) + '/attachments/' +
             encodeURIComponent(a.index);
-        fetch(path, {headers: {Authorization: 'Bearer ' + state.token}, cache: 'no-store'})
+        fetch(path, {cache: 'no-store', credentials: 'same-origin'})
             .then(function (res) {
                 if (!res.ok) {
                     throw new ApiError(res.status, '', 'the attachment could not be fetched (' +
@@ -743,20 +737,10 @@
         });
         $('msg-reply').addEventListener('click', onReply);
 
-        var saved = null;
-        try {
-            saved = sessionStorage.getItem(TOKEN_KEY);
-            state.user = sessionStorage.getItem(USER_KEY);
-        } catch (e) {
-            saved = null;
-        }
+        /* A session cookie may survive a reload: GET /me says whether it does
+         * (and gives its CSRF token); without one this page starts signed out. */
         loadNode().then(function () {
-            if (saved) {
-                state.token = saved;
-                return enterSignedIn(false);
-            }
-            state.user = null;
-            endSession('');
+            return enterSignedIn(false, true);
         });
     }
 

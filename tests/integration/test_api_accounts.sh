@@ -227,6 +227,50 @@ expect_status GET "$API/me" 401 -H "Authorization: Bearer $T1"
 expect_body_contains revoked
 expect_status GET "$API/me" 200 -H "Authorization: Bearer $T2"
 
+# ---- the portal's session: HttpOnly cookie + CSRF token ----------------------------------
+
+expect_status POST "$API/login" 400 "${J[@]}" \
+    --data-binary '{"user": "dave", "password": "dave-Secret-4", "session": "jar"}'
+expect_problem 400
+expect_status POST "$API/login" 200 "${J[@]}" \
+    --data-binary '{"user": "dave", "password": "dave-Secret-4", "session": "cookie"}'
+expect_header Set-Cookie '^mg_session=mg1\.[^;]+; Path=/api/v1/; Max-Age=[0-9]+; HttpOnly; SameSite=Strict$'
+expect_json .token_type cookie
+expect_json '.token // "none"' none
+CSRF=$(jget .csrf_token)
+check "login with a cookie session gives a CSRF token" test "${#CSRF}" == 32
+COOKIE=$(header_value Set-Cookie | sed 's/;.*//')
+CK=(-H "Cookie: other=1; $COOKIE")
+expect_status GET "$API/me" 200 "${CK[@]}"
+expect_json .user dave
+expect_json .session.csrf_token "$CSRF"
+expect_status GET "$API/me" 200 -H "Authorization: Bearer $T2"
+expect_json '.session.csrf_token // "none"' none
+# a change made with the cookie alone (what another site could make a browser send): refused
+expect_status POST "$API/mail/mailboxes" 403 "${CK[@]}" "${J[@]}" --data-binary '{"name": "Forged"}'
+expect_problem 403
+expect_body_contains X-CSRF-Token
+expect_status POST "$API/mail/mailboxes" 403 "${CK[@]}" "${J[@]}" -H "X-CSRF-Token: ${CSRF//[0-9a-f]/0}" \
+    --data-binary '{"name": "Forged"}'
+expect_status POST "$API/mail/mailboxes" 403 "${CK[@]}" "${J[@]}" -H "X-CSRF-Token: $CSRF"0 \
+    --data-binary '{"name": "Forged"}'
+expect_status POST "$API/mail/mailboxes" 201 "${CK[@]}" "${J[@]}" -H "X-CSRF-Token: $CSRF" \
+    --data-binary '{"name": "Cookie made"}'
+# another session's CSRF token does not fit this cookie
+mg_request POST "$API/login" "${J[@]}" \
+    --data-binary '{"user": "dave", "password": "dave-Secret-4", "session": "cookie"}'
+OTHER_CSRF=$(jget .csrf_token)
+check "each cookie session has its own CSRF token" test "$OTHER_CSRF" != "$CSRF"
+expect_status POST "$API/mail/mailboxes" 403 "${CK[@]}" "${J[@]}" -H "X-CSRF-Token: $OTHER_CSRF" \
+    --data-binary '{"name": "Forged"}'
+# a bearer token needs no CSRF token, and an Authorization header wins over the cookie
+expect_status POST "$API/mail/mailboxes" 201 -H "Authorization: Bearer $T2" "${CK[@]}" "${J[@]}" \
+    --data-binary '{"name": "Bearer made"}'
+expect_status POST "$API/logout" 204 "${CK[@]}" -H "X-CSRF-Token: $CSRF"
+expect_header Set-Cookie '^mg_session=; Path=/api/v1/; Max-Age=0; HttpOnly; SameSite=Strict$'
+expect_status GET "$API/me" 401 "${CK[@]}"
+expect_body_contains revoked
+
 # ---- password change keeps the mail key ------------------------------------------------
 
 expect_status POST "$API/mail/send" 201 "${AA[@]}" "${J[@]}" \

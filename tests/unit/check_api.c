@@ -124,6 +124,52 @@ START_TEST(test_token_tamper)
 }
 END_TEST
 
+START_TEST(test_csrf_and_cookie)
+{
+    struct api_tokens *t, *t2;
+    ck_assert_int_eq(api_tokens_open_key(KEY1, &t), 0);
+    ck_assert_int_eq(api_tokens_open_key(KEY2, &t2), 0);
+    uint64_t now = 1700000000000ull;
+    char *a, *b;
+    struct api_token ta, tb, va;
+    ck_assert_int_eq(api_token_issue(t, "alice", 0, now, 60000, NULL, &a, &ta), 0);
+    ck_assert_int_eq(api_token_issue(t, "alice", 0, now, 60000, NULL, &b, &tb), 0);
+    char c1[API_CSRF_LEN + 1], c2[API_CSRF_LEN + 1], c3[API_CSRF_LEN + 1];
+    /* what login gave is what any node computes from the verified token */
+    ck_assert_int_eq(api_token_verify(t, a, now, &va), API_TOKEN_OK);
+    api_token_csrf(t, &ta, c1);
+    api_token_csrf(t, &va, c2);
+    ck_assert_str_eq(c1, c2);
+    ck_assert_uint_eq(strlen(c1), API_CSRF_LEN);
+    /* another session of the same user, or another cluster: another token */
+    api_token_csrf(t, &tb, c2);
+    ck_assert_str_ne(c1, c2);
+    api_token_csrf(t2, &ta, c3);
+    ck_assert_str_ne(c1, c3);
+    free(a);
+    free(b);
+    api_tokens_free(t);
+    api_tokens_free(t2);
+
+    char v[16];
+    ck_assert_int_eq(api_cookie_value("mg_session=abc", "mg_session", v, sizeof(v)), 0);
+    ck_assert_str_eq(v, "abc");
+    ck_assert_int_eq(api_cookie_value("a=1; mg_session=x.y; b=2", "mg_session", v, sizeof(v)), 0);
+    ck_assert_str_eq(v, "x.y");
+    ck_assert_int_eq(api_cookie_value("a=1;mg_session=\"q\" ", "mg_session", v, sizeof(v)), 0);
+    ck_assert_str_eq(v, "q");
+    /* a longer name that starts the same is another cookie */
+    ck_assert_int_eq(api_cookie_value("mg_session_old=1", "mg_session", v, sizeof(v)),
+                     MG_ENOTFOUND);
+    ck_assert_int_eq(api_cookie_value("xmg_session=1", "mg_session", v, sizeof(v)), MG_ENOTFOUND);
+    ck_assert_int_eq(api_cookie_value(NULL, "mg_session", v, sizeof(v)), MG_ENOTFOUND);
+    ck_assert_int_eq(api_cookie_value("", "mg_session", v, sizeof(v)), MG_ENOTFOUND);
+    ck_assert_int_eq(api_cookie_value("mg_session=", "mg_session", v, sizeof(v)), MG_EINVAL);
+    ck_assert_int_eq(api_cookie_value("mg_session=0123456789abcdefXYZ", "mg_session", v, sizeof(v)),
+                     MG_EINVAL);
+}
+END_TEST
+
 START_TEST(test_token_expiry)
 {
     struct api_tokens *t;
@@ -921,6 +967,7 @@ static Suite *api_suite(void)
     tcase_add_test(tc, test_token_tamper);
     tcase_add_test(tc, test_token_expiry);
     tcase_add_test(tc, test_token_many_revocations);
+    tcase_add_test(tc, test_csrf_and_cookie);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("tokens-store");

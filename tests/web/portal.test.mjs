@@ -124,8 +124,8 @@ async function shot(page, name) {
     if (VERBOSE) console.log(`screenshot ${file}`);
 }
 
-async function apiJson(method, p, token, body) {
-    const headers = { Accept: 'application/json' };
+async function apiJson(method, p, token, body, extra) {
+    const headers = { Accept: 'application/json', ...(extra || {}) };
     if (token) headers.Authorization = `Bearer ${token}`;
     if (body !== undefined) headers['Content-Type'] = 'application/json';
     const res = await fetch(BASE + '/api/v1' + p, {
@@ -141,6 +141,11 @@ async function apiJson(method, p, token, body) {
     return { status: res.status, data };
 }
 
+// The portal's session cookie (HttpOnly: only the browser context sees it).
+async function sessionCookie(page) {
+    return (await page.context().cookies(BASE + '/api/v1/')).find((c) => c.name === 'mg_session') || null;
+}
+
 async function signIn(page, user, password) {
     await page.fill('#signin-user', user);
     await page.fill('#signin-password', password);
@@ -149,14 +154,14 @@ async function signIn(page, user, password) {
 
 async function signOut(page, who) {
     await check(`${who}: sign-out button shown`, isVisible(page, '#signout'));
-    const token = await page.evaluate(() => sessionStorage.getItem('meshgate.token'));
+    const token = (await sessionCookie(page))?.value;
     await page.click('#signout');
     await check(`${who}: after sign-out the sign-in form is back`, isVisible(page, '#signin-form'));
     await check(`${who}: after sign-out the mail view is gone`, isVisible(page, '#mail', false));
     await check(`${who}: sign-out says so`, textHas(page, '#account-notice', 'signed out'));
-    await check(`${who}: sign-out forgets the token in sessionStorage`, async () => {
-        const t = await page.evaluate(() => sessionStorage.getItem('meshgate.token'));
-        return t === null || `token still stored: ${t.slice(0, 12)}…`;
+    await check(`${who}: sign-out clears the session cookie`, async () => {
+        const c = await sessionCookie(page);
+        return c === null || `cookie still set: ${c.value.slice(0, 12)}…`;
     });
     await check(`${who}: the signed-out token is revoked on the server (GET /me -> 401)`,
         () => eventually(async () => {
@@ -265,8 +270,7 @@ async function wrongPassword(page) {
         textHas(page, '#signin-error', 'Wrong user name or password.'));
     await check('wrong password: error is visible', isVisible(page, '#signin-error'));
     await check('wrong password: not signed in', isVisible(page, '#signed-in', false));
-    await check('wrong password: nothing stored', async () =>
-        (await page.evaluate(() => sessionStorage.getItem('meshgate.token'))) === null);
+    await check('wrong password: no session cookie', async () => (await sessionCookie(page)) === null);
     await shot(page, '02-wrong-password.png');
 }
 
@@ -285,8 +289,31 @@ async function aliceSends(page, subject, body) {
     }
     await check('alice: the connect section shows her WebDAV address too',
         textIs(page, '#connect code[data-key="webdav"]', `${BASE}/dav/files/alice/`));
-    await check('alice: token kept in sessionStorage', async () =>
-        !!(await page.evaluate(() => sessionStorage.getItem('meshgate.token'))));
+    await check('alice: the session is an HttpOnly, SameSite=Strict cookie on the API', async () => {
+        const c = await sessionCookie(page);
+        if (!c) return 'no mg_session cookie';
+        return (c.httpOnly && c.sameSite === 'Strict' && c.path === '/api/v1/') ||
+            `cookie attributes: httpOnly=${c.httpOnly} sameSite=${c.sameSite} path=${c.path}`;
+    });
+    await check('alice: no script of the page can read the session token', async () => {
+        const seen = await page.evaluate(() => document.cookie + JSON.stringify(sessionStorage) +
+            JSON.stringify(localStorage));
+        const c = await sessionCookie(page);
+        return !c || !seen.includes(c.value.slice(4, 40)) || 'the token is readable by scripts';
+    });
+    await check('alice: the cookie without the CSRF header cannot change anything (403)', async () => {
+        const c = await sessionCookie(page);
+        const r = await apiJson('POST', '/mail/mailboxes', null, { name: 'Forged' },
+            { Cookie: `mg_session=${c.value}` });
+        return (r.status === 403 && r.data?.type?.endsWith('csrf-token')) ||
+            `POST with the cookie alone answered ${r.status} ${JSON.stringify(r.data)}`;
+    });
+    await check('alice: the cookie with a wrong CSRF header is refused too (403)', async () => {
+        const c = await sessionCookie(page);
+        const r = await apiJson('POST', '/mail/mailboxes', null, { name: 'Forged' },
+            { Cookie: `mg_session=${c.value}`, 'X-CSRF-Token': '0'.repeat(32) });
+        return r.status === 403 || `answered ${r.status}`;
+    });
     await check('alice: mailboxes listed', textHas(page, '#mailboxes', 'Inbox'));
     await check('alice: Sent listed', textHas(page, '#mailboxes', 'Sent'));
 
