@@ -731,12 +731,13 @@ int srv_start(struct srv_server *s)
     size_t memlimit = cfg->limits.max_header + 16 * 1024;
     struct MHD_OptionItem opts[16];
     int n = 0;
+    /* the logger first, so that MHD's messages about later options reach it */
+    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)srv_mhd_log, NULL};
     opts[n++] = (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, &ss};
     opts[n++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED,
                                         (intptr_t)srv_on_completed, s};
     opts[n++] = (struct MHD_OptionItem){MHD_OPTION_UNESCAPE_CALLBACK,
                                         (intptr_t)srv_unescape_identity, NULL};
-    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)srv_mhd_log, NULL};
     opts[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_MEMORY_LIMIT, (intptr_t)memlimit,
                                         NULL};
     opts[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT,
@@ -757,8 +758,13 @@ int srv_start(struct srv_server *s)
     s->daemon = MHD_start_daemon(flags, (uint16_t)cfg->listen_port, NULL, NULL, srv_on_request,
                                  s, MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
     if (!s->daemon) {
-        log_err("cannot listen on %s:%d (address in use or not available?)", cfg->listen_host,
-                cfg->listen_port);
+        if (s->tls_cert_pem)
+            log_err("cannot serve HTTPS on %s:%d: check that tls_cert %s and tls_key %s are a "
+                    "PEM certificate and its private key (or the address is in use)",
+                    cfg->listen_host, cfg->listen_port, cfg->tls_cert, cfg->tls_key);
+        else
+            log_err("cannot listen on %s:%d (address in use or not available?)",
+                    cfg->listen_host, cfg->listen_port);
         return MG_EIO;
     }
     const union MHD_DaemonInfo *di = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);

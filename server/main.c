@@ -289,8 +289,9 @@ static int cmd_serve(int argc, char **argv)
     if (srv_start(srv))
         goto out;
 
-    log_info("meshgate %s listening on http://%s:%d/ data=%s threads=%d%s node=%016llx",
-             MESHGATE_VERSION, cfg.listen_host, srv_port(srv), cfg.data_dir,
+    log_info("meshgate %s listening on %s://%s:%d/ data=%s threads=%d%s node=%016llx",
+             MESHGATE_VERSION, cfg.tls_cert ? "https" : "http", cfg.listen_host, srv_port(srv),
+             cfg.data_dir,
              cfg.threads, cfg.threads ? "" : " (one per connection)",
              (unsigned long long)dht_node_id(d));
     int sig = 0;

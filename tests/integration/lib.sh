@@ -22,6 +22,8 @@
 #               expect_body_not_contains, expect_body_matches, expect_body_file,
 #               expect_fast, expect_eq, expect_contains, expect_not_contains,
 #               expect_alive, check DESC CMD..., pass, fail
+#   REST        mg_login (a bearer token), jget, expect_json, expect_problem
+#               (RFC 9457), poll_status (repeat a request until a status)
 #   Checks never return non-zero (scripts run under set -e); MG_OK is 1 or 0
 #   after each. A server that dies mid-script ends it with one clear failure.
 #
@@ -45,6 +47,8 @@ MG_LOG=""
 MG_PID=""
 MG_PORT=""
 MG_BASE=""
+MG_SCHEME=${MG_SCHEME:-http} # https: the script starts the server with tls_cert/tls_key
+MG_CURL_TLS=()               # curl options every request takes (e.g. --cacert FILE)
 MG_PASSED=0
 MG_FAILED=0
 MG_NAME=""
@@ -252,7 +256,7 @@ mg_start() {
     fi
     for ((attempt = 1; attempt <= 3; attempt++)); do
         MG_PORT=$(mg_pick_port)
-        MG_BASE="http://127.0.0.1:$MG_PORT"
+        MG_BASE="$MG_SCHEME://127.0.0.1:$MG_PORT"
         echo "== start attempt $attempt on port $MG_PORT: ${wrapper[*]-} meshgate serve $*" >>"$MG_LOG"
         "${wrapper[@]}" "$MG_BIN" serve --listen "127.0.0.1:$MG_PORT" --data "$MG_DATA" \
             --log-level "${MESHGATE_LOG_LEVEL:-info}" "$@" >>"$MG_LOG" 2>&1 &
@@ -263,7 +267,8 @@ mg_start() {
             if ! kill -0 "$MG_PID" 2>/dev/null; then
                 break
             fi
-            code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$MG_BASE/healthz" || true)
+            code=$(curl -s "${MG_CURL_TLS[@]}" -o /dev/null -w '%{http_code}' --max-time 2 \
+                "$MG_BASE/healthz" || true)
             if [[ "$code" == 200 ]]; then
                 pass "server started on port $MG_PORT"
                 return 0
@@ -315,7 +320,7 @@ mg_watchdog() {
 # mg_alive: true when the server process runs and /healthz answers 200 within 5 s.
 mg_alive() {
     [[ -n "$MG_PID" ]] && kill -0 "$MG_PID" 2>/dev/null &&
-        [[ $(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$MG_BASE/healthz" || true) == 200 ]]
+        [[ $(curl -s "${MG_CURL_TLS[@]}" -o /dev/null -w '%{http_code}' --max-time 5 "$MG_BASE/healthz" || true) == 200 ]]
 }
 
 # expect_alive DESC: a check that the server still runs and answers.
@@ -407,7 +412,7 @@ mg_request() {
     local out rc=0
     : >"$LAST_HEADERS_FILE"
     : >"$LAST_BODY_FILE"
-    out=$(curl -s -g --path-as-is --max-time "$MG_CURL_TIMEOUT" \
+    out=$(curl -s -g --path-as-is "${MG_CURL_TLS[@]}" --max-time "$MG_CURL_TIMEOUT" \
         -o "$LAST_BODY_FILE" -D "$LAST_HEADERS_FILE" -w '%{http_code} %{time_total}' \
         "${margs[@]}" "$@" -- "$url" 2>"$MG_TMP/curl.err") || rc=$?
     LAST_STATUS=${out%% *}
@@ -597,4 +602,61 @@ propfind_body() {
 # sha256_of FILE: the hex digest.
 sha256_of() {
     sha256sum "$1" | awk '{print $1}'
+}
+
+# ---- the REST API ------------------------------------------------------------
+
+# mg_login USER PASSWORD [TTL]: prints a bearer token from POST /api/v1/login
+# (TTL: its lifetime in seconds); a failed login is recorded, nothing printed.
+mg_login() {
+    local body
+    body=$(jq -cn --arg u "$1" --arg p "$2" --argjson t "${3:-null}" \
+        '{user: $u, password: $p} + (if $t == null then {} else {ttl: $t} end)')
+    mg_request POST "$MG_BASE/api/v1/login" -H 'Content-Type: application/json' --data-binary "$body"
+    if [[ "$LAST_STATUS" != 200 ]]; then
+        fail "login $1: expected 200, got $LAST_STATUS; body: $(body_excerpt)"
+        return 0
+    fi
+    jq -r '.token // empty' "$LAST_BODY_FILE"
+}
+
+# jget FILTER: a field of the last body (jq -r); empty when it is not JSON.
+jget() {
+    jq -r "$1" "$LAST_BODY_FILE" 2>/dev/null || true
+}
+
+# expect_json FILTER EXPECTED: a field of the last body.
+expect_json() {
+    expect_eq "$(jget "$1")" "$2" "$LAST_DESC: $1"
+}
+
+# expect_problem STATUS [SLUG]: the last response is an RFC 9457 problem with
+# that status and a detail, of type urn:meshgate:problem:SLUG when one is given.
+expect_problem() {
+    local ct
+    ct=$(header_value Content-Type)
+    if [[ "$ct" == application/problem+json* ]] &&
+        jq -e --argjson s "$1" '.status == $s and (.detail|length) > 0' "$LAST_BODY_FILE" >/dev/null 2>&1; then
+        pass "$LAST_DESC: problem+json $1"
+    else
+        fail "$LAST_DESC: expected a problem with status $1 (Content-Type '$ct'); body: $(body_excerpt)"
+    fi
+    if [[ -n "${2:-}" ]]; then
+        expect_json .type "urn:meshgate:problem:$2"
+    fi
+}
+
+# poll_status EXPECTED SECONDS METHOD URL [CURL ARGS...]: repeats the request
+# every 0.2 s until it answers EXPECTED or SECONDS pass; one check.
+poll_status() {
+    local expected=$1 secs=$2 deadline=$(($(now_ms) + $2 * 1000))
+    shift 2
+    while :; do
+        mg_request "$@"
+        if [[ "$LAST_STATUS" == "$expected" ]] || (($(now_ms) >= deadline)); then
+            break
+        fi
+        sleep 0.2
+    done
+    expect_eq "$LAST_STATUS" "$expected" "$LAST_DESC answers $expected within ${secs}s"
 }
