@@ -12,7 +12,8 @@ set -euo pipefail
 
 BUILD_PKGS=(build-essential cmake pkg-config libmicrohttpd-dev libxml2-dev libjansson-dev
     libsodium-dev libsqlite3-dev check libsubunit-dev libical-dev libcurl4-openssl-dev)
-TEST_PKGS=(litmus cadaver curl jq python3-caldav vdirsyncer valgrind chromium iproute2 openssl)
+TEST_PKGS=(litmus cadaver curl jq python3-caldav vdirsyncer valgrind chromium iproute2 openssl
+    rclone davfs2 rsync)
 BENCH_PKGS=(wrk nginx libnginx-mod-http-dav-ext curl radicale xandikos)
 
 usage() {
