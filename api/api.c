@@ -3,7 +3,8 @@
  * and the life cycle of a request: route (404/405), bearer authentication
  * (401/403), content type (415) and size (413) checked in begin() before any
  * body is read, the body collected by a sink with a hard cap, JSON parsed with
- * a depth limit (400), then the handler.
+ * a depth limit (400), then the handler. Uploads (API_BODY_STREAM) instead
+ * run their handler in begin() and get the body streamed, uncapped here.
  *
  * Every error is an RFC 9457 problem (json.c). Handlers return HTTP statuses.
  */
@@ -12,8 +13,8 @@
 #include <strings.h>
 
 #include "api_private.h"
+#include "meshgate/dav.h"
 
-#define API_KDF_MAX 2 /* concurrent argon2id runs (~19 MiB each) */
 
 /* The route table. Keep api/openapi.json in step: tests/unit/check_api.c
  * fails when a route is missing from the document or the other way round. */
@@ -55,6 +56,33 @@ const struct api_route api_routes[] = {
      api_message_move},
     {"POST", API_BASE "/mail/send", API_USER, API_BODY_JSON, 1, api_mail_send},
     {"GET", API_BASE "/mail/search", API_USER, API_BODY_NONE, 1, api_mail_search},
+    {"GET", API_BASE "/addressbooks", API_USER, API_BODY_NONE, 0, api_addressbooks_list},
+    {"GET", API_BASE "/addressbooks/{book}/contacts", API_USER, API_BODY_NONE, 0,
+     api_contacts_list},
+    {"POST", API_BASE "/addressbooks/{book}/contacts", API_USER, API_BODY_JSON_DOC, 0,
+     api_contact_create},
+    {"GET", API_BASE "/addressbooks/{book}/contacts/{id}", API_USER, API_BODY_NONE, 0,
+     api_contact_get},
+    {"PUT", API_BASE "/addressbooks/{book}/contacts/{id}", API_USER, API_BODY_JSON_DOC, 0,
+     api_contact_put},
+    {"DELETE", API_BASE "/addressbooks/{book}/contacts/{id}", API_USER, API_BODY_NONE, 0,
+     api_contact_delete},
+    {"GET", API_BASE "/calendars", API_USER, API_BODY_NONE, 0, api_calendars_list},
+    {"GET", API_BASE "/calendars/{calendar}/events", API_USER, API_BODY_NONE, 0, api_events_list},
+    {"POST", API_BASE "/calendars/{calendar}/events", API_USER, API_BODY_JSON_DOC, 0,
+     api_event_create},
+    {"GET", API_BASE "/calendars/{calendar}/events/{id}", API_USER, API_BODY_NONE, 0,
+     api_event_get},
+    {"PUT", API_BASE "/calendars/{calendar}/events/{id}", API_USER, API_BODY_JSON_DOC, 0,
+     api_event_put},
+    {"DELETE", API_BASE "/calendars/{calendar}/events/{id}", API_USER, API_BODY_NONE, 0,
+     api_event_delete},
+    {"GET", API_BASE "/files", API_USER, API_BODY_NONE, 0, api_files_get},
+    {"DELETE", API_BASE "/files", API_USER, API_BODY_NONE, 0, api_files_delete},
+    {"GET", API_BASE "/files/content", API_USER, API_BODY_NONE, 0, api_file_download},
+    {"PUT", API_BASE "/files/content", API_USER, API_BODY_STREAM, 0, api_file_upload},
+    {"POST", API_BASE "/files/move", API_USER, API_BODY_JSON, 0, api_files_move},
+    {"POST", API_BASE "/files/folders", API_USER, API_BODY_JSON, 0, api_folder_create},
 };
 const size_t api_nroutes = sizeof(api_routes) / sizeof(api_routes[0]);
 
@@ -67,8 +95,6 @@ struct api_module *api_new(struct dht *d, const struct mg_config *cfg)
         return NULL;
     m->d = d;
     m->cfg = cfg;
-    pthread_mutex_init(&m->kdf_lock, NULL);
-    pthread_cond_init(&m->kdf_cv, NULL);
     int rc = api_tokens_open(d, &m->tokens);
     if (rc) {
         log_err("api: cannot load the cluster token key: %s", mg_strerror(rc));
@@ -81,6 +107,11 @@ struct api_module *api_new(struct dht *d, const struct mg_config *cfg)
         return NULL;
     }
     m->auth = m->own_auth;
+    m->dav = dav_new(d, cfg);
+    if (!m->dav) {
+        api_free(m);
+        return NULL;
+    }
     return m;
 }
 
@@ -90,8 +121,7 @@ void api_free(struct api_module *m)
         return;
     api_tokens_free(m->tokens);
     auth_free(m->own_auth);
-    pthread_mutex_destroy(&m->kdf_lock);
-    pthread_cond_destroy(&m->kdf_cv);
+    dav_free(m->dav);
     free(m);
 }
 
@@ -102,19 +132,12 @@ void api_use_auth(struct api_module *m, struct srv_auth *auth)
 
 void api_kdf_enter(struct api_module *m)
 {
-    pthread_mutex_lock(&m->kdf_lock);
-    while (m->kdf_running >= API_KDF_MAX)
-        pthread_cond_wait(&m->kdf_cv, &m->kdf_lock);
-    m->kdf_running++;
-    pthread_mutex_unlock(&m->kdf_lock);
+    auth_kdf_enter(m->auth);
 }
 
 void api_kdf_leave(struct api_module *m)
 {
-    pthread_mutex_lock(&m->kdf_lock);
-    m->kdf_running--;
-    pthread_cond_signal(&m->kdf_cv);
-    pthread_mutex_unlock(&m->kdf_lock);
+    auth_kdf_leave(m->auth);
 }
 
 int api_check_bearer(void *ctx, const char *token, char *user, size_t cap, int *is_admin)
@@ -194,6 +217,8 @@ static void api_call_free(void *state)
         sodium_memzero(c->body.data, c->body.cap);
     buf_release(&c->body);
     json_decref(c->json);
+    if (c->stream_free)
+        c->stream_free(c->stream);
     free(c);
 }
 
@@ -309,6 +334,8 @@ static int api_authenticate(struct api_call *c)
 static int api_body_sink(struct srv_request *req, const char *data, size_t len, void *ctx)
 {
     struct api_call *c = ctx;
+    if (c->route->body == API_BODY_STREAM)
+        return c->body_write(c, data, len);
     if (c->route->body == API_BODY_NONE)
         return 0; /* ignored */
     uint64_t max = srv_req_config(req)->limits.max_body;
@@ -378,6 +405,13 @@ static int api_begin(struct srv_request *req, void *ctx)
         if (st)
             return st;
     }
+    if (c->route->body == API_BODY_STREAM) {
+        /* the handler refuses what it must before any byte is read */
+        int st = c->route->fn(c);
+        if (!st)
+            srv_req_set_body_sink(req, api_body_sink, c);
+        return st;
+    }
 
     int64_t clen = srv_req_content_length(req);
     uint64_t max = m->cfg->limits.max_body;
@@ -388,13 +422,19 @@ static int api_begin(struct srv_request *req, void *ctx)
     if (has_body && c->route->body != API_BODY_NONE) {
         const char *ctype = srv_req_header(req, "Content-Type");
         int json = ctype && (api_media_is(ctype, "application/json") ||
-                             api_media_is(ctype, "application/merge-patch+json"));
+                             api_media_is(ctype, "application/merge-patch+json") ||
+                             (c->route->body == API_BODY_JSON_DOC &&
+                              (api_media_is(ctype, "application/vcard+json") ||
+                               api_media_is(ctype, "application/calendar+json"))));
         int mail = ctype && c->route->body == API_BODY_JSON_OR_MAIL &&
                    api_media_is(ctype, "message/rfc822");
         if (!json && !mail)
             return api_problem(req, 415, "unsupported-media-type",
                                "send the body as application/json%s (got %s)",
-                               c->route->body == API_BODY_JSON_OR_MAIL ? " or message/rfc822" : "",
+                               c->route->body == API_BODY_JSON_OR_MAIL ? " or message/rfc822"
+                               : c->route->body == API_BODY_JSON_DOC
+                                   ? " (or application/vcard+json, application/calendar+json)"
+                                   : "",
                                ctype ? ctype : "no Content-Type");
         c->body_is_mail = mail;
     }
@@ -409,6 +449,8 @@ static int api_end(struct srv_request *req, void *ctx)
     if (!c || !c->route)
         return api_problem(req, 500, NULL, "request state lost");
     const struct mg_config *cfg = c->m->cfg;
+    if (c->route->body == API_BODY_STREAM)
+        return c->body_end(c);
     if (c->route->body != API_BODY_NONE && !c->body_is_mail) {
         if (c->body.len == 0) {
             if (c->route->body != API_BODY_JSON_OPT)
@@ -416,8 +458,8 @@ static int api_end(struct srv_request *req, void *ctx)
                                    "this request needs a JSON object as its body");
         } else {
             char err[200];
-            int rc = api_json_parse(c->body.data, c->body.len, cfg->limits.max_json_depth, &c->json,
-                                    err, sizeof(err));
+            int rc = (c->route->body == API_BODY_JSON_DOC ? api_json_parse_doc : api_json_parse)(
+                c->body.data, c->body.len, cfg->limits.max_json_depth, &c->json, err, sizeof(err));
             if (rc)
                 return api_problem(req, 400, "malformed-json", "%s", err);
         }

@@ -10,7 +10,7 @@
  * account.c (sign-up, login, the account, administration), purge.c (deleting
  * an account's data), node.c (node information, the OpenAPI document),
  * mime.c (RFC 5322/MIME building and parsing), seal.c (sealed mail envelopes),
- * mail.c (mail routes).
+ * mail.c (mail routes), files.c (file routes over the WebDAV tree).
  */
 #ifndef MESHGATE_API_PRIVATE_H
 #define MESHGATE_API_PRIVATE_H
@@ -39,20 +39,19 @@
 /* ---- the module (api.c) ------------------------------------------------------ */
 
 struct api_tokens;
+struct dav_module;
 
 struct api_module {
     struct dht *d;
+    struct dav_module *dav; /* the WebDAV file tree (files.c) */
     const struct mg_config *cfg;
-    struct srv_auth *auth;     /* login lock-out: the server's, or own_auth */
+    struct srv_auth *auth;     /* lock-out and the argon2id bound: the server's, or own_auth */
     struct srv_auth *own_auth; /* made by api_new, used until api_use_auth */
     struct api_tokens *tokens;
-    /* argon2id needs ~19 MiB per run: at most API_KDF_MAX run at once */
-    pthread_mutex_t kdf_lock;
-    pthread_cond_t kdf_cv;
-    int kdf_running;
 };
 
-/* Bounds concurrent argon2id work (login, sign-up, password change). */
+/* Bounds concurrent argon2id work (login, sign-up, password change) together
+ * with the server's Basic checks (auth_kdf_enter). */
 void api_kdf_enter(struct api_module *m);
 void api_kdf_leave(struct api_module *m);
 
@@ -128,10 +127,13 @@ int api_token_revoke_user(struct api_tokens *t, const char *user, uint64_t *befo
 
 enum api_access { API_PUBLIC = 0, API_USER, API_ADMIN };
 enum api_body {
-    API_BODY_NONE = 0,    /* a body, if any, is ignored */
-    API_BODY_JSON,        /* application/json required */
-    API_BODY_JSON_OPT,    /* application/json, or no body at all */
-    API_BODY_JSON_OR_MAIL /* application/json or message/rfc822 */
+    API_BODY_NONE = 0,     /* a body, if any, is ignored */
+    API_BODY_JSON,         /* application/json required */
+    API_BODY_JSON_OPT,     /* application/json, or no body at all */
+    API_BODY_JSON_OR_MAIL, /* application/json or message/rfc822 */
+    API_BODY_STREAM,       /* any type, any size: the handler streams it (uploads) */
+    API_BODY_JSON_DOC      /* a JSON array or object (jCard, jCal): application/json,
+                            * application/vcard+json or application/calendar+json */
 };
 
 struct api_call;
@@ -221,6 +223,26 @@ int api_message_attachment(struct api_call *c);
 int api_message_move(struct api_call *c);
 int api_mail_send(struct api_call *c);
 int api_mail_search(struct api_call *c);
+/* Contacts and calendars (pim.c): address books and calendars, and the
+ * contacts (jCard) and calendar objects (jCal) in them. */
+int api_addressbooks_list(struct api_call *c);
+int api_contacts_list(struct api_call *c);
+int api_contact_create(struct api_call *c);
+int api_contact_get(struct api_call *c);
+int api_contact_put(struct api_call *c);
+int api_contact_delete(struct api_call *c);
+int api_calendars_list(struct api_call *c);
+int api_events_list(struct api_call *c);
+int api_event_create(struct api_call *c);
+int api_event_get(struct api_call *c);
+int api_event_put(struct api_call *c);
+int api_event_delete(struct api_call *c);
+int api_files_get(struct api_call *c);
+int api_files_delete(struct api_call *c);
+int api_file_download(struct api_call *c);
+int api_file_upload(struct api_call *c); /* API_BODY_STREAM */
+int api_files_move(struct api_call *c);
+int api_folder_create(struct api_call *c);
 
 /* ---- node settings (account.c) ----------------------------------------------------- */
 
@@ -257,6 +279,9 @@ int api_json_depth_ok(const char *text, size_t len, int max_depth);
  * Returns 0 and *out, MG_ETOOBIG (too deep) or MG_EINVAL with a message in err. */
 int api_json_parse(const char *text, size_t len, int max_depth, json_t **out, char *err,
                    size_t cap);
+/* The same for a body that may be an array as well as an object (jCard, jCal). */
+int api_json_parse_doc(const char *text, size_t len, int max_depth, json_t **out, char *err,
+                       size_t cap);
 /* Field getters that tell a missing field from a wrong type. Each returns 0,
  * MG_ENOTFOUND (absent or null) or MG_EINVAL (wrong type). */
 int api_json_get_str(const json_t *obj, const char *key, const char **out);
@@ -273,6 +298,8 @@ void api_etag(const uint8_t hash[DHT_HASH_LEN], char out[API_ETAG_LEN]);
 int api_if_match_ok(struct srv_request *req, const uint8_t *hash);
 /* RFC 9110 13.1.2: 1 when If-None-Match matches hash (answer 304 to a GET). */
 int api_if_none_match(struct srv_request *req, const uint8_t hash[DHT_HASH_LEN]);
+/* The same for a strong ETag given as its quoted text (DAV objects). */
+int api_if_none_match_etag(struct srv_request *req, const char *etag);
 /* Sets the ETag header. */
 void api_set_etag(struct srv_request *req, const uint8_t hash[DHT_HASH_LEN]);
 
@@ -281,6 +308,9 @@ void api_set_etag(struct srv_request *req, const uint8_t hash[DHT_HASH_LEN]);
 int api_cursor_encode(const char *const *parts, size_t n, char **out);
 /* Decodes into n malloc'd parts (caller frees each). Returns 0 or MG_EINVAL. */
 int api_cursor_decode(const char *cursor, char **parts, size_t n);
+/* RFC 8288: sets Link to the next page, the request's path with the query
+ * parameters named in keep (NULL-terminated) and cursor=next. */
+void api_link_next(struct api_call *c, const char *const *keep, const char *next);
 /* Reads ?limit= (default API_PAGE_DEFAULT, at most API_PAGE_MAX). Returns 0 or
  * 400 after responding. */
 int api_page_limit(struct api_call *c, size_t *limit);

@@ -122,7 +122,8 @@ int api_json_depth_ok(const char *text, size_t len, int max_depth)
     return 1;
 }
 
-int api_json_parse(const char *text, size_t len, int max_depth, json_t **out, char *err, size_t cap)
+int api_json_parse_doc(const char *text, size_t len, int max_depth, json_t **out, char *err,
+                       size_t cap)
 {
     *out = NULL;
     if (!api_json_depth_ok(text, len, max_depth)) {
@@ -136,13 +137,25 @@ int api_json_parse(const char *text, size_t len, int max_depth, json_t **out, ch
                  jerr.text);
         return MG_EINVAL;
     }
-    if (!json_is_object(v)) {
+    if (!json_is_object(v) && !json_is_array(v)) {
         json_decref(v);
-        snprintf(err, cap, "the body must be a JSON object");
+        snprintf(err, cap, "the body must be a JSON array or object");
         return MG_EINVAL;
     }
     *out = v;
     return 0;
+}
+
+int api_json_parse(const char *text, size_t len, int max_depth, json_t **out, char *err, size_t cap)
+{
+    int rc = api_json_parse_doc(text, len, max_depth, out, err, cap);
+    if (!rc && !json_is_object(*out)) {
+        json_decref(*out);
+        *out = NULL;
+        snprintf(err, cap, "the body must be a JSON object");
+        return MG_EINVAL;
+    }
+    return rc;
 }
 
 int api_json_get_str(const json_t *obj, const char *key, const char **out)
@@ -259,11 +272,16 @@ int api_if_match_ok(struct srv_request *req, const uint8_t *hash)
 
 int api_if_none_match(struct srv_request *req, const uint8_t hash[DHT_HASH_LEN])
 {
+    char etag[API_ETAG_LEN];
+    api_etag(hash, etag);
+    return api_if_none_match_etag(req, etag);
+}
+
+int api_if_none_match_etag(struct srv_request *req, const char *etag)
+{
     const char *inm = srv_req_header(req, "If-None-Match");
     if (!inm)
         return 0;
-    char etag[API_ETAG_LEN];
-    api_etag(hash, etag);
     /* RFC 9110 13.1.2: weak comparison; our tags are all strong, so strip W/ */
     const char *p = inm;
     while (*p) {
@@ -352,6 +370,24 @@ int api_cursor_decode(const char *cursor, char **parts, size_t n)
         }
     }
     return rc;
+}
+
+void api_link_next(struct api_call *c, const char *const *keep, const char *next)
+{
+    struct buf link;
+    buf_init(&link);
+    int rc = buf_printf(&link, "<%s?", srv_req_raw_path(c->req));
+    for (size_t i = 0; keep[i] && !rc; i++) {
+        const char *val = srv_req_query(c->req, keep[i]);
+        if (val)
+            rc = buf_printf(&link, "%s=", keep[i]) || mg_path_encode(&link, val) ||
+                 buf_putc(&link, '&');
+    }
+    if (!rc)
+        rc = buf_printf(&link, "cursor=%s>; rel=\"next\"", next);
+    if (!rc)
+        srv_resp_header(c->req, "Link", link.data);
+    buf_release(&link);
 }
 
 int api_page_limit(struct api_call *c, size_t *limit)

@@ -523,20 +523,7 @@ static int mail_list(struct api_call *c, json_t *mailboxes, size_t first, const 
     if (next) {
         /* RFC 8288: the next page, with the request's other parameters */
         static const char *const keep[] = {"limit", "from", "subject", "mailbox", NULL};
-        struct buf link;
-        buf_init(&link);
-        int lrc = buf_printf(&link, "<%s?", srv_req_raw_path(c->req));
-        for (size_t i = 0; keep[i] && !lrc; i++) {
-            const char *val = srv_req_query(c->req, keep[i]);
-            if (val)
-                lrc = buf_printf(&link, "%s=", keep[i]) || mg_path_encode(&link, val) ||
-                      buf_putc(&link, '&');
-        }
-        if (!lrc)
-            lrc = buf_printf(&link, "cursor=%s>; rel=\"next\"", next);
-        if (!lrc)
-            srv_resp_header(c->req, "Link", link.data);
-        buf_release(&link);
+        api_link_next(c, keep, next);
     }
     free(next);
     return api_send_json(c->req, 200, v);

@@ -133,14 +133,9 @@ int dav_copymove(struct dav_req *r, int move)
     const char *dhdr = srv_req_header(r->req, "Destination");
     char *dpath = NULL;
     struct dav_path dst;
-    struct dav_res src, dres;
-    struct objmove om;
-    int depth, overwrite, flags, rc;
+    int depth, overwrite, rc;
 
     memset(&dst, 0, sizeof(dst));
-    memset(&om, 0, sizeof(om));
-    dav_res_init(&src);
-    dav_res_init(&dres);
     if (!dhdr) {
         rc = srv_respond_text(r->req, 400, "%s needs a Destination header", move ? "MOVE" : "COPY");
         goto out;
@@ -176,37 +171,54 @@ int dav_copymove(struct dav_req *r, int move)
         rc = srv_respond_text(r->req, 400, "Overwrite must be T or F");
         goto out;
     }
-    if (!r->path.rel[0] || !dst.rel[0]) {
-        rc = srv_respond_text(r->req, 403, "the root folder cannot be copied, moved or replaced");
+    rc = dav_copymove_rel(r, dst.rel, depth, overwrite, move);
+out:
+    dav_path_release(&dst);
+    free(dpath);
+    return rc;
+}
+
+int dav_copymove_rel(struct dav_req *r, const char *dst, int depth, int overwrite, int move)
+{
+    struct dav_res src, dres;
+    struct objmove om;
+    int flags, rc;
+
+    memset(&om, 0, sizeof(om));
+    dav_res_init(&src);
+    dav_res_init(&dres);
+    if (!r->path.rel[0] || !dst[0]) {
+        rc = dav_fail(r, 403, "root-folder", "the root folder cannot be copied, moved or replaced");
         goto out;
     }
-    if (strcmp(r->path.rel, dst.rel) == 0) {
+    if (strcmp(r->path.rel, dst) == 0) {
         /* RFC 4918 9.8.5: source and destination are the same resource */
-        rc = srv_respond_text(r->req, 403, "source and destination are the same");
+        rc = dav_fail(r, 403, "same-path", "source and destination are the same");
         goto out;
     }
     if (dav_load_target(r, &src, &rc))
         goto out;
-    if (src.rec.type == DAV_RT_FOLDER && rel_within(dst.rel, r->path.rel)) {
-        rc = srv_respond_text(r->req, 403, "a folder cannot be copied or moved into itself");
+    if (src.rec.type == DAV_RT_FOLDER && rel_within(dst, r->path.rel)) {
+        rc = dav_fail(r, 403, "into-itself", "a folder cannot be copied or moved into itself");
         goto out;
     }
-    if (rel_within(r->path.rel, dst.rel)) {
+    if (rel_within(r->path.rel, dst)) {
         /* overwriting an ancestor would delete the source first */
-        rc = srv_respond_text(r->req, 403, "the destination contains the source");
+        rc = dav_fail(r, 403, "into-itself", "the destination contains the source");
         goto out;
     }
-    rc = dav_res_load(r->m, r->path.user, r->path.kind, dst.rel, &dres);
+    rc = dav_res_load(r->m, r->path.user, r->path.kind, dst, &dres);
     if (rc) {
         rc = dav_respond_store_error(r, rc);
         goto out;
     }
-    rc = dav_check_parent(r, dst.rel);
+    rc = dav_check_parent(r, dst);
     if (rc)
         goto out;
     if (dres.exists && !overwrite) {
         /* RFC 4918 9.8.5 / 10.6 */
-        rc = srv_respond_text(r->req, 412, "the destination exists and Overwrite is F");
+        rc = dav_fail(r, 412, "destination-exists",
+                      "the destination exists and overwriting it was not asked for");
         goto out;
     }
     rc = dav_check_http_conditions(r, &src);
@@ -223,32 +235,31 @@ int dav_copymove(struct dav_req *r, int move)
     flags = DAV_W_SELF | DAV_W_PARENT;
     if (dres.exists && dres.rec.type == DAV_RT_FOLDER)
         flags |= DAV_W_MEMBERS;
-    rc = dav_check_locks(r, dst.rel, flags);
+    rc = dav_check_locks(r, dst, flags);
     if (rc)
         goto out;
     if (r->path.kind != DAV_KIND_FILES) {
-        rc = check_objects(r, &src, &dres, dst.rel, move, &om);
+        rc = check_objects(r, &src, &dres, dst, move, &om);
         if (rc)
             goto out;
     }
     /* RFC 4918 9.8.4 / 9.9.3: an overwritten destination is deleted first;
      * a lock on the destination URL stays */
     if (dres.exists) {
-        rc = dav_tree_delete(r->m, r->path.user, r->path.kind, dst.rel, dres.rec.type, 0);
+        rc = dav_tree_delete(r->m, r->path.user, r->path.kind, dst, dres.rec.type, 0);
         if (rc) {
             rc = dav_respond_store_error(r, rc);
             goto out;
         }
     }
-    rc = dav_tree_copy(r->m, r->path.user, r->path.kind, r->path.rel, &src.rec, dst.rel,
+    rc = dav_tree_copy(r->m, r->path.user, r->path.kind, r->path.rel, &src.rec, dst,
                        depth == DAV_DEPTH_0, move);
     if (!rc && move)
         rc = dav_tree_delete(r->m, r->path.user, r->path.kind, r->path.rel, src.rec.type, 1);
     if (rc && om.uid)
-        dav_uid_release(r->m, r->path.user, r->path.kind, om.dparent, om.uid,
-                        dav_rel_name(dst.rel));
+        dav_uid_release(r->m, r->path.user, r->path.kind, om.dparent, om.uid, dav_rel_name(dst));
     if (rc == MG_EEXIST) {
-        rc = srv_respond_text(r->req, 412, "the destination was created meanwhile");
+        rc = dav_fail(r, 412, "destination-exists", "the destination was created meanwhile");
         goto out;
     }
     if (rc) {
@@ -260,14 +271,12 @@ int dav_copymove(struct dav_req *r, int move)
                         dav_rel_name(r->path.rel));
     if (om.old_uid && om.uid && strcmp(om.old_uid, om.uid) != 0)
         dav_uid_release(r->m, r->path.user, r->path.kind, om.dparent, om.old_uid,
-                        dav_rel_name(dst.rel));
+                        dav_rel_name(dst));
     /* RFC 4918 9.8.5 / 9.9.4: 201 when the destination was created, 204 when replaced */
     rc = srv_respond(r->req, dres.exists ? 204 : 201, NULL, "", 0);
 out:
     objmove_release(&om);
     dav_res_release(&src);
     dav_res_release(&dres);
-    dav_path_release(&dst);
-    free(dpath);
     return rc;
 }

@@ -4,6 +4,8 @@
  * discovery, and the checks every modifying method shares (If header and
  * locks, RFC 4918 7 and 10.4).
  */
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -42,16 +44,66 @@ void dav_free(struct dav_module *m)
     free(m);
 }
 
+void dav_req_release(struct dav_req *r)
+{
+    dav_path_release(&r->path);
+    dav_if_release(&r->ifh);
+    dav_lockset_release(&r->locks);
+    dav_put_state_free(r->put);
+    r->put = NULL;
+}
+
 static void dav_req_free(void *p)
 {
     struct dav_req *r = p;
     if (!r)
         return;
-    dav_path_release(&r->path);
-    dav_if_release(&r->ifh);
-    dav_lockset_release(&r->locks);
-    dav_put_state_free(r->put);
+    dav_req_release(r);
     free(r);
+}
+
+const char *dav_req_shown(const struct dav_req *r)
+{
+    return r->shown ? r->shown : srv_req_path(r->req);
+}
+
+static int dav_vfail(struct dav_req *r, int status, const char *reason, const char *cond,
+                     const char *href, const char *fmt, va_list ap)
+{
+    struct buf msg;
+    int rc;
+
+    if (r->fail) {
+        r->fail->status = status;
+        r->fail->reason = reason;
+        vsnprintf(r->fail->detail, sizeof(r->fail->detail), fmt, ap);
+        return status;
+    }
+    buf_init(&msg);
+    if (buf_vprintf(&msg, fmt, ap))
+        return srv_respond_text(r->req, 500, "out of memory");
+    rc = dav_respond_error(r->req, status, cond, href, msg.data);
+    buf_release(&msg);
+    return rc;
+}
+
+int dav_fail(struct dav_req *r, int status, const char *reason, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = dav_vfail(r, status, reason, NULL, NULL, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+int dav_fail_cond(struct dav_req *r, int status, const char *reason, const char *cond,
+                  const char *href, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = dav_vfail(r, status, reason, cond, href, fmt, ap);
+    va_end(ap);
+    return rc;
 }
 
 int dav_req_locks(struct dav_req *r)
@@ -69,18 +121,18 @@ int dav_respond_store_error(struct dav_req *r, int err)
 {
     switch (err) {
     case MG_ENOTFOUND:
-        return srv_respond_text(r->req, 404, "no resource at %s", srv_req_path(r->req));
+        return dav_fail(r, 404, "not-found", "no resource at %s", dav_req_shown(r));
     case MG_EPRECOND:
-        return srv_respond_text(r->req, 412, "the resource changed meanwhile; retry");
+        return dav_fail(r, 412, "etag-mismatch", "the resource changed meanwhile; retry");
     case MG_ETOOBIG:
-        return dav_respond_error(r->req, 507, NULL, NULL, "the resource is too large to store");
+        return dav_fail(r, 507, "insufficient-storage", "the resource is too large to store");
     case MG_EUNAVAIL:
-        return srv_respond_text(r->req, 503, "not enough replicas answered; retry later");
+        return dav_fail(r, 503, "store-unavailable", "not enough replicas answered; retry later");
     case MG_ENOMEM:
-        return srv_respond_text(r->req, 500, "out of memory");
+        return dav_fail(r, 500, NULL, "out of memory");
     default:
-        log_err("dav: store error path=%s err=%s", srv_req_path(r->req), mg_strerror(err));
-        return srv_respond_text(r->req, 500, "storage error: %s", mg_strerror(err));
+        log_err("dav: store error path=%s err=%s", dav_req_shown(r), mg_strerror(err));
+        return dav_fail(r, 500, NULL, "storage error: %s", mg_strerror(err));
     }
 }
 
@@ -93,7 +145,7 @@ int dav_load_target(struct dav_req *r, struct dav_res *res, int *status)
         return 1;
     }
     if (!res->exists) {
-        *status = srv_respond_text(r->req, 404, "no resource at %s", srv_req_path(r->req));
+        *status = dav_fail(r, 404, "not-found", "no resource at %s", dav_req_shown(r));
         return 1;
     }
     *status = 0;
@@ -188,8 +240,8 @@ int dav_check_if(struct dav_req *r, const char *rel)
         return 0;
     /* RFC 4918 10.4.3: no list matched */
     if (!dav_if_eval(&r->ifh, &ops, r))
-        return dav_respond_error(r->req, 412, NULL, NULL,
-                                 "no list of the If header matched the resource");
+        return dav_fail(r, 412, "precondition-failed",
+                        "no list of the If header matched the resource");
     return 0;
 }
 
@@ -248,14 +300,16 @@ int dav_check_locks(struct dav_req *r, const char *rel, int flags)
         lrel = lrel ? lrel + 1 : "";
         if (dav_tree_path(&root, r->path.user, r->path.kind, lrel, blocker->folder))
             goto nomem;
-        rc = dav_respond_error(r->req, 423, "lock-token-submitted", root.data,
-                               "the resource is locked: submit its lock token in an If header");
+        rc = dav_fail_cond(r, 423, "locked", "lock-token-submitted", root.data,
+                           "%s is locked: submit the lock token in an If header (WebDAV) or "
+                           "wait until the lock is released",
+                           root.data);
         goto out;
     }
     rc = 0;
     goto out;
 nomem:
-    rc = srv_respond_text(r->req, 500, "out of memory");
+    rc = dav_fail(r, 500, NULL, "out of memory");
 out:
     free(parent);
     buf_release(&key);
@@ -273,7 +327,7 @@ int dav_check_parent(struct dav_req *r, const char *rel)
 
     prel = dav_rel_parent(rel);
     if (!prel)
-        return srv_respond_text(r->req, 500, "out of memory");
+        return dav_fail(r, 500, NULL, "out of memory");
     if (!prel[0]) {
         free(prel); /* the root always exists */
         return 0;
@@ -283,23 +337,10 @@ int dav_check_parent(struct dav_req *r, const char *rel)
     if (rc)
         rc = dav_respond_store_error(r, rc);
     else if (!parent.exists || parent.rec.type != DAV_RT_FOLDER)
-        rc = srv_respond_text(r->req, 409, "the parent folder does not exist");
+        rc = dav_fail(r, 409, "parent-missing", "the parent folder of /%s does not exist", rel);
     dav_res_release(&parent);
     free(prel);
     return rc;
-}
-
-/* 1 when the header value is "*" (spaces allowed). */
-static int is_star(const char *v)
-{
-    while (*v == ' ' || *v == '\t')
-        v++;
-    if (*v != '*')
-        return 0;
-    v++;
-    while (*v == ' ' || *v == '\t')
-        v++;
-    return *v == '\0';
 }
 
 int dav_check_http_conditions(struct dav_req *r, const struct dav_res *res)
@@ -308,7 +349,7 @@ int dav_check_http_conditions(struct dav_req *r, const struct dav_res *res)
     const char *inm = srv_req_header(r->req, "If-None-Match");
     const char *ius = srv_req_header(r->req, "If-Unmodified-Since");
     char etag[2 * DAV_ETAG_BYTES + 3];
-    const char *cur = NULL;
+    const char *cur = NULL, *why;
 
     if (!im && !inm && !ius)
         return 0;
@@ -316,18 +357,16 @@ int dav_check_http_conditions(struct dav_req *r, const struct dav_res *res)
         dav_record_etag(&res->rec, etag, sizeof(etag));
         cur = etag;
     }
-    /* RFC 7232 3.1: strong comparison; "*" matches any current representation */
-    if (im && !(is_star(im) ? res->exists : dav_etag_list_match(im, cur, 0)))
-        return srv_respond_text(r->req, 412, "If-Match does not match the current ETag");
+    /* RFC 7232 3.1, 3.2 */
+    why = dav_etag_preconditions(im, inm, res->exists, cur);
+    if (why)
+        return dav_fail(r, 412, "etag-mismatch", "%s", why);
     if (!im && ius && res->exists) {
         /* RFC 7232 3.4 */
         int64_t t = dav_parse_http_date(ius);
         if (t >= 0 && res->rec.mtime_ms / 1000 > t)
-            return srv_respond_text(r->req, 412, "modified since If-Unmodified-Since");
+            return dav_fail(r, 412, "etag-mismatch", "modified since If-Unmodified-Since");
     }
-    /* RFC 7232 3.2: for methods other than GET/HEAD a match fails the request */
-    if (inm && (is_star(inm) ? res->exists : dav_etag_list_match(inm, cur, 1)))
-        return srv_respond_text(r->req, 412, "If-None-Match matches the current resource");
     return 0;
 }
 

@@ -17,6 +17,8 @@
 #include "meshgate/common.h"
 #include "meshgate/config.h"
 #include "meshgate/dav.h"
+#include "meshgate/dav_files.h"
+#include "meshgate/dav_objects.h"
 #include "meshgate/dht.h"
 #include "meshgate/http.h"
 
@@ -393,7 +395,25 @@ struct dav_req {
     const struct dav_caldata *caldata;
     const struct dav_carddata *carddata;
     const icaltimezone *floating; /* zone of floating times (a calendar's calendar-timezone) */
+    /* Set by files.c for callers of dav_files.h: failures are recorded here
+     * (dav_fail) instead of answered, and messages name the path shown. */
+    struct dav_files_error *fail;
+    const char *shown;
 };
+
+/* Frees what r holds (not r itself). */
+void dav_req_release(struct dav_req *r);
+/* The path messages name: r->shown, or the request's path. */
+const char *dav_req_shown(const struct dav_req *r);
+/* Answers a failure with a plain-text message, or with a DAV:error body
+ * holding the precondition element cond (href inside it) when cond is not
+ * NULL; when r->fail is set, records status, reason and message there
+ * instead and answers nothing. reason is a short slug for callers of
+ * dav_files.h (NULL: none). Returns status. */
+int dav_fail(struct dav_req *r, int status, const char *reason, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+int dav_fail_cond(struct dav_req *r, int status, const char *reason, const char *cond,
+                  const char *href, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 
 /* Loads the user's locks once per request. Returns 0 or an mg_err. */
 int dav_req_locks(struct dav_req *r);
@@ -431,11 +451,22 @@ int dav_load_target(struct dav_req *r, struct dav_res *res, int *status);
 int dav_options(struct dav_req *r);
 int dav_get(struct dav_req *r, int head);
 int dav_put_begin(struct dav_req *r);
+/* The checks of dav_put_begin and the blob writer, without installing the body
+ * sink: the caller feeds the body to dav_put_write. */
+int dav_put_prepare(struct dav_req *r);
+int dav_put_write(struct dav_req *r, const char *data, size_t len);
 int dav_put_end(struct dav_req *r);
 void dav_put_state_free(struct dav_put_state *s);
 int dav_delete(struct dav_req *r);
 int dav_mkcol(struct dav_req *r);
+/* MKCOL without a body: an empty plain folder at the request's rel. */
+int dav_mkcol_plain(struct dav_req *r);
 int dav_copymove(struct dav_req *r, int move);
+/* COPY or MOVE of the request's rel to dst (a rel of the same tree) once the
+ * Destination, Depth and Overwrite headers are parsed. */
+int dav_copymove_rel(struct dav_req *r, const char *dst, int depth, int overwrite, int move);
+/* GET of a file whose record is rec (get.c). */
+int dav_get_file(struct dav_req *r, const struct dav_record *rec);
 int dav_propfind(struct dav_req *r);
 int dav_proppatch(struct dav_req *r);
 int dav_lock(struct dav_req *r);
@@ -682,8 +713,49 @@ unsigned dav_coll_comps(const struct dav_record *coll);
 /* max-resource-size of calendar and address objects: DAV_OBJ_MAX within limits.max_body. */
 uint64_t dav_obj_max(const struct dav_module *m);
 /* The UID the stored record of res carries (malloc'd, the caller frees it), or NULL when res
- * does not exist, has no UID in its index or memory runs out (objput.c). */
+ * does not exist, has no UID in its index or memory runs out (objects.c). */
 char *dav_obj_stored_uid(const struct dav_res *res);
+/* Frees the UID index entry of the object rel (loaded into res) after it was deleted; best
+ * effort (objects.c). */
+void dav_obj_uid_forget(struct dav_module *m, const char *user, enum dav_kind kind,
+                        const char *rel, const struct dav_res *res);
+/* RFC 9110 13.1.1 and 13.1.2 for a method that changes a resource: NULL when If-Match im and
+ * If-None-Match inm (either NULL when absent) let the change go ahead on a resource that
+ * exists (or not) with strong ETag etag (NULL: none, e.g. a collection); else why not
+ * (objects.c). */
+const char *dav_etag_preconditions(const char *im, const char *inm, int exists, const char *etag);
+/* The character data of dead property {ns}name of r (malloc'd), or NULL (home.c). */
+char *dav_record_prop_text(const struct dav_record *r, const char *ns, const char *name);
+
+/* One write of a calendar or address object (objects.c): what CalDAV/CardDAV
+ * PUT and the REST API share. */
+struct dav_obj_write {
+    /* what to write (borrowed) */
+    const char *user;
+    enum dav_kind kind;
+    const char *rel;
+    const char *body;
+    size_t len;
+    int conditional; /* the request has preconditions: a concurrent change fails the
+                      * write (MG_EPRECOND) instead of being overwritten */
+    /* Called once the target (res, which may not exist) and its collection are
+     * loaded and fit: the caller's own checks (conditions, locks, media type).
+     * Returns 0 to go on, else a value that dav_obj_write returns as is (an HTTP
+     * status after responding, say). */
+    int (*check)(void *ctx, const struct dav_res *res);
+    void *ctx;
+    /* the outcome */
+    enum dav_obj_refusal refusal;
+    char err[DAV_OBJ_ERR_LEN];
+    char *holder; /* DAV_OBJ_UID_CONFLICT: the member holding the UID (dav_obj_write_release) */
+    char etag[2 * DAV_ETAG_BYTES + 3];
+    int created;
+};
+/* Validates and stores w->body as w->rel (see objects.c). Returns 0 (w->etag, w->created),
+ * MG_EINVAL (refused: w->refusal, w->err, w->holder), what w->check returned, or an mg_err
+ * of the store (MG_EPRECOND: changed meanwhile under a conditional write). */
+int dav_obj_write(struct dav_module *m, struct dav_obj_write *w);
+void dav_obj_write_release(struct dav_obj_write *w);
 
 /* Handlers (each returns an HTTP status after setting the response) */
 int dav_report(struct dav_req *r);

@@ -15,7 +15,7 @@ int dav_delete(struct dav_req *r)
     int flags, rc;
 
     if (!r->path.rel[0])
-        return srv_respond_text(r->req, 403, "the root folder cannot be deleted");
+        return dav_fail(r, 403, "root-folder", "the root folder cannot be deleted");
     dav_res_init(&res);
     if (dav_load_target(r, &res, &rc))
         goto out;
@@ -31,26 +31,13 @@ int dav_delete(struct dav_req *r)
     if (rc)
         goto out;
     if (res.rec.coll == DAV_COLL_INBOX || res.rec.coll == DAV_COLL_OUTBOX) {
-        rc = srv_respond_text(r->req, 403, "the schedule inbox and outbox cannot be deleted");
+        rc = dav_fail(r, 403, "schedule-collection",
+                      "the schedule inbox and outbox cannot be deleted");
         goto out;
     }
     rc = dav_tree_delete(r->m, r->path.user, r->path.kind, r->path.rel, res.rec.type, 1);
-    if (!rc && r->path.kind != DAV_KIND_FILES && res.rec.type == DAV_RT_FILE) {
-        struct dav_objidx x;
-        if (dav_objidx_decode(&res.rec.index, &x) == 0 && x.uid.n) {
-            char *uid = malloc(x.uid.n + 1);
-            char *prel = dav_rel_parent(r->path.rel);
-            if (uid && prel) {
-                memcpy(uid, x.uid.p, x.uid.n);
-                uid[x.uid.n] = '\0';
-                /* a stale entry would only be verified away later; best effort */
-                dav_uid_release(r->m, r->path.user, r->path.kind, prel, uid,
-                                dav_rel_name(r->path.rel));
-            }
-            free(uid);
-            free(prel);
-        }
-    }
+    if (!rc && r->path.kind != DAV_KIND_FILES && res.rec.type == DAV_RT_FILE)
+        dav_obj_uid_forget(r->m, r->path.user, r->path.kind, r->path.rel, &res);
     if (rc)
         rc = dav_respond_store_error(r, rc);
     else

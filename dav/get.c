@@ -89,7 +89,7 @@ static int if_range_ok(struct dav_req *r, const char *etag, int64_t mtime)
     return dav_parse_http_date(ir) == mtime;
 }
 
-static int respond_file(struct dav_req *r, const struct dav_record *rec)
+int dav_get_file(struct dav_req *r, const struct dav_record *rec)
 {
     char etag[2 * DAV_ETAG_BYTES + 3];
     char date[40];
@@ -110,13 +110,13 @@ static int respond_file(struct dav_req *r, const struct dav_record *rec)
     if (rc == 304)
         return srv_respond(r->req, 304, NULL, "", 0);
     if (rc == 412)
-        return srv_respond_text(r->req, 412,
-                                "the resource does not match If-Match or If-Unmodified-Since");
+        return dav_fail(r, 412, "etag-mismatch",
+                        "the resource does not match If-Match or If-Unmodified-Since");
     rc = dht_manifest_decode(rec->manifest.p, rec->manifest.n, &man);
     if (rc || man.size != rec->size) {
         dht_manifest_release(&man);
-        log_err("dav: corrupt manifest path=%s", srv_req_path(r->req));
-        return srv_respond_text(r->req, 500, "corrupt file manifest");
+        log_err("dav: corrupt manifest path=%s", dav_req_shown(r));
+        return dav_fail(r, 500, NULL, "corrupt file manifest");
     }
     range.first = 0;
     range.last = man.size ? man.size - 1 : 0;
@@ -126,7 +126,9 @@ static int respond_file(struct dav_req *r, const struct dav_record *rec)
             dht_manifest_release(&man);
             snprintf(crange, sizeof(crange), "bytes */%llu", (unsigned long long)rec->size);
             srv_resp_header(r->req, "Content-Range", crange);
-            return srv_respond_text(r->req, 416, "range not satisfiable");
+            return dav_fail(r, 416, "range-not-satisfiable",
+                            "the range lies beyond the %llu bytes of the file",
+                            (unsigned long long)rec->size);
         }
         if (rc > 0) {
             status = 206;
@@ -166,7 +168,7 @@ static int respond_file(struct dav_req *r, const struct dav_record *rec)
 nomem:
     dht_manifest_release(&man);
     free(ctype);
-    return srv_respond_text(r->req, 500, "out of memory");
+    return dav_fail(r, 500, NULL, "out of memory");
 }
 
 /* ---- folder listing ------------------------------------------------------------- */
@@ -276,7 +278,7 @@ int dav_get(struct dav_req *r, int head)
     else if (res.rec.type == DAV_RT_FOLDER)
         rc = respond_folder(r);
     else
-        rc = respond_file(r, &res.rec);
+        rc = dav_get_file(r, &res.rec);
     dav_res_release(&res);
     return rc;
 }

@@ -134,13 +134,17 @@ unsigned dav_coll_comps(const struct dav_record *coll)
     return DEFAULT_COMPS;
 }
 
-/* The text of a stored property element (its character data). */
-static char *prop_text(const struct dav_prop *p)
+char *dav_record_prop_text(const struct dav_record *r, const char *ns, const char *name)
 {
+    long i = dav_record_find_prop(r, ns, name);
+    const struct dav_prop *p;
     xmlDoc *doc;
     xmlChar *t;
     char *s = NULL;
 
+    if (i < 0)
+        return NULL;
+    p = &r->props[i];
     if (p->xml.n > (size_t)INT32_MAX)
         return NULL;
     doc = xmlReadMemory(p->xml.p, (int)p->xml.n, NULL, NULL,
@@ -157,14 +161,10 @@ static char *prop_text(const struct dav_prop *p)
 
 icaltimezone *dav_coll_zone(const struct dav_record *coll)
 {
-    long i = dav_record_find_prop(coll, DAV_NS_CALDAV, "calendar-timezone");
     icaltimezone *z = NULL;
-    char *text;
-
-    if (i < 0)
-        return NULL;
     /* the stored element was made by dav_xml_serialize: no DTD, no entities */
-    text = prop_text(&coll->props[i]);
+    char *text = dav_record_prop_text(coll, DAV_NS_CALDAV, "calendar-timezone");
+
     if (text && dav_ical_zone_from_text(text, strlen(text), &z))
         z = NULL;
     free(text);

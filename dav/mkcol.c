@@ -8,18 +8,24 @@
 
 int dav_mkcol(struct dav_req *r)
 {
-    struct dav_res res;
-    struct dav_record rec;
     size_t blen = 0;
-    int rc;
 
     /* RFC 5689: a DAV:mkcol body sets the resource type and properties;
      * RFC 4918 9.3.1: any other body gives 415 (mkcalendar.c decides) */
     srv_req_body(r->req, &blen);
     if (blen > 0 || srv_req_content_length(r->req) > 0)
         return dav_mkcalendar(r, 1);
+    return dav_mkcol_plain(r);
+}
+
+int dav_mkcol_plain(struct dav_req *r)
+{
+    struct dav_res res;
+    struct dav_record rec;
+    int rc;
+
     if (!r->path.rel[0])
-        return srv_respond_text(r->req, 405, "the folder already exists");
+        return dav_fail(r, 405, "exists", "the root folder always exists");
     dav_res_init(&res);
     rc = dav_res_load(r->m, r->path.user, r->path.kind, r->path.rel, &res);
     if (rc) {
@@ -28,7 +34,7 @@ int dav_mkcol(struct dav_req *r)
     }
     if (res.exists) {
         /* RFC 4918 9.3.1: 405 when something is already mapped at the URL */
-        rc = srv_respond_text(r->req, 405, "%s already exists", srv_req_path(r->req));
+        rc = dav_fail(r, 405, "exists", "%s already exists", dav_req_shown(r));
         goto out;
     }
     rc = dav_check_parent(r, r->path.rel);
@@ -40,7 +46,8 @@ int dav_mkcol(struct dav_req *r)
         if (rc)
             rc = dav_respond_store_error(r, rc);
         else if (parent.exists && parent.rec.coll != DAV_COLL_PLAIN)
-            rc = srv_respond_text(r->req, 403, "collections cannot be nested in this collection");
+            rc = dav_fail(r, 403, "nested-collection",
+                          "collections cannot be nested in this collection");
         dav_res_release(&parent);
     }
     if (!rc)
@@ -56,7 +63,7 @@ int dav_mkcol(struct dav_req *r)
     rec.ctime_ms = rec.mtime_ms = (int64_t)mg_now_ms();
     rc = dav_folder_create(r->m, r->path.user, r->path.kind, r->path.rel, &rec);
     if (rc == MG_EEXIST)
-        rc = srv_respond_text(r->req, 405, "%s already exists", srv_req_path(r->req));
+        rc = dav_fail(r, 405, "exists", "%s already exists", dav_req_shown(r));
     else if (rc)
         rc = dav_respond_store_error(r, rc);
     else

@@ -3,6 +3,8 @@
  * parent, locks, If / If-Match / If-None-Match, size) is checked in begin,
  * before any body byte is read; the body then flows through a blob writer
  * (memory bounded by one chunk) and the record is written at the end.
+ * REST uploads (files.c) run the same steps: dav_put_prepare, dav_put_write
+ * for each piece of the body, dav_put_end.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -26,9 +28,8 @@ void dav_put_state_free(struct dav_put_state *s)
     free(s);
 }
 
-static int put_sink(struct srv_request *req, const char *data, size_t len, void *ctx)
+int dav_put_write(struct dav_req *r, const char *data, size_t len)
 {
-    struct dav_req *r = ctx;
     struct dav_put_state *s = r->put;
     int rc;
 
@@ -37,18 +38,34 @@ static int put_sink(struct srv_request *req, const char *data, size_t len, void 
     rc = dht_blob_write(s->w, data, len);
     if (rc == MG_ETOOBIG) {
         s->failed = 413;
-        return srv_respond_text(req, 413, "upload larger than the limit of %llu bytes",
-                                (unsigned long long)srv_req_config(req)->limits.max_upload);
+        return dav_fail(r, 413, "body-too-large", "upload larger than the limit of %llu bytes",
+                        (unsigned long long)r->m->cfg->limits.max_upload);
     }
     if (rc) {
-        log_err("dav: blob write failed path=%s err=%s", srv_req_path(req), mg_strerror(rc));
+        log_err("dav: blob write failed path=%s err=%s", dav_req_shown(r), mg_strerror(rc));
         s->failed = rc == MG_EUNAVAIL ? 503 : 500;
-        return srv_respond_text(req, s->failed, "storing the upload failed: %s", mg_strerror(rc));
+        return dav_fail(r, s->failed, rc == MG_EUNAVAIL ? "store-unavailable" : NULL,
+                        "storing the upload failed: %s", mg_strerror(rc));
     }
     return 0;
 }
 
+static int put_sink(struct srv_request *req, const char *data, size_t len, void *ctx)
+{
+    (void)req;
+    return dav_put_write(ctx, data, len);
+}
+
 int dav_put_begin(struct dav_req *r)
+{
+    int rc = dav_put_prepare(r);
+
+    if (!rc)
+        srv_req_set_body_sink(r->req, put_sink, r);
+    return rc;
+}
+
+int dav_put_prepare(struct dav_req *r)
 {
     const struct mg_limits *lim = &r->m->cfg->limits;
     int64_t clen = srv_req_content_length(r->req);
@@ -56,20 +73,20 @@ int dav_put_begin(struct dav_req *r)
     int rc;
 
     if (!r->path.rel[0] || r->path.slash)
-        return srv_respond_text(r->req, 405, "PUT is not allowed on a folder");
+        return dav_fail(r, 405, "is-a-folder", "PUT is not allowed on a folder");
     if (lim->max_upload && clen > 0 && (uint64_t)clen > lim->max_upload)
-        return srv_respond_text(r->req, 413, "upload larger than the limit of %llu bytes",
-                                (unsigned long long)lim->max_upload);
+        return dav_fail(r, 413, "body-too-large", "upload larger than the limit of %llu bytes",
+                        (unsigned long long)lim->max_upload);
     s = calloc(1, sizeof(*s));
     if (!s)
-        return srv_respond_text(r->req, 500, "out of memory");
+        return dav_fail(r, 500, NULL, "out of memory");
     dav_res_init(&s->res);
     r->put = s;
     rc = dav_res_load(r->m, r->path.user, r->path.kind, r->path.rel, &s->res);
     if (rc)
         return dav_respond_store_error(r, rc);
     if (s->res.exists && s->res.rec.type == DAV_RT_FOLDER)
-        return srv_respond_text(r->req, 405, "PUT is not allowed on a folder");
+        return dav_fail(r, 405, "is-a-folder", "PUT is not allowed on a folder");
     if (!s->res.exists) {
         rc = dav_check_parent(r, r->path.rel);
         if (rc)
@@ -87,7 +104,6 @@ int dav_put_begin(struct dav_req *r)
     rc = dht_blob_writer_new(r->m->d, lim->max_upload, &s->w);
     if (rc)
         return dav_respond_store_error(r, rc);
-    srv_req_set_body_sink(r->req, put_sink, r);
     return 0;
 }
 
@@ -102,7 +118,7 @@ int dav_put_end(struct dav_req *r)
     int conditional, created, rc;
 
     if (!s || !s->w)
-        return srv_respond_text(r->req, 500, "missing upload state");
+        return dav_fail(r, 500, NULL, "missing upload state");
     if (s->failed)
         return s->failed;
     dht_manifest_init(&man);
@@ -110,7 +126,8 @@ int dav_put_end(struct dav_req *r)
     dav_record_init(&rec);
     rc = dht_blob_finish(s->w, &man);
     if (rc == MG_ETOOBIG) {
-        rc = srv_respond_text(r->req, 413, "upload larger than the limit");
+        rc = dav_fail(r, 413, "body-too-large", "upload larger than the limit of %llu bytes",
+                      (unsigned long long)r->m->cfg->limits.max_upload);
         goto out;
     }
     if (!rc)
@@ -153,7 +170,7 @@ int dav_put_end(struct dav_req *r)
         if (rc)
             break;
         if (s->res.exists && s->res.rec.type == DAV_RT_FOLDER) {
-            rc = srv_respond_text(r->req, 405, "a folder was created at this path meanwhile");
+            rc = dav_fail(r, 405, "is-a-folder", "a folder was created at this path meanwhile");
             goto out;
         }
     }

@@ -22,7 +22,7 @@
 #define VCARD_MAX_VALUES 100
 #define VCARD_FOLD 75
 
-static void prop_release(struct dav_vcard_prop *p)
+void dav_vcard_prop_release(struct dav_vcard_prop *p)
 {
     free(p->group);
     free(p->name);
@@ -41,7 +41,7 @@ void dav_vcard_free(struct dav_vcard *c)
     if (!c)
         return;
     for (size_t i = 0; i < c->nprops; i++)
-        prop_release(&c->props[i]);
+        dav_vcard_prop_release(&c->props[i]);
     free(c->props);
     free(c);
 }
@@ -380,12 +380,12 @@ int dav_vcard_parse(const char *data, size_t len, struct dav_vcard **out, char *
             continue;
         rc = parse_line(cur.data, &prop, err, cap, (long)i + 1);
         if (rc) {
-            prop_release(&prop);
+            dav_vcard_prop_release(&prop);
             goto out;
         }
         rc = MG_EINVAL;
         if (strcmp(prop.name, "BEGIN") == 0 && strcasecmp(prop.value, "VCARD") == 0) {
-            prop_release(&prop);
+            dav_vcard_prop_release(&prop);
             if (state != 0) {
                 dav_set_err(err, cap, "line %zu: %s", i + 1,
                             state == 1 ? "nested BEGIN:VCARD" : "more than one vCard");
@@ -395,7 +395,7 @@ int dav_vcard_parse(const char *data, size_t len, struct dav_vcard **out, char *
             continue;
         }
         if (strcmp(prop.name, "END") == 0 && strcasecmp(prop.value, "VCARD") == 0) {
-            prop_release(&prop);
+            dav_vcard_prop_release(&prop);
             if (state != 1) {
                 dav_set_err(err, cap, "line %zu: END:VCARD without BEGIN:VCARD", i + 1);
                 goto out;
@@ -406,17 +406,17 @@ int dav_vcard_parse(const char *data, size_t len, struct dav_vcard **out, char *
         if (state != 1) {
             dav_set_err(err, cap, "line %zu: %s outside BEGIN:VCARD ... END:VCARD", i + 1,
                         prop.name);
-            prop_release(&prop);
+            dav_vcard_prop_release(&prop);
             goto out;
         }
         if (c->nprops >= VCARD_MAX_PROPS) {
             dav_set_err(err, cap, "too many properties (more than %d)", VCARD_MAX_PROPS);
-            prop_release(&prop);
+            dav_vcard_prop_release(&prop);
             goto out;
         }
         struct dav_vcard_prop *np = realloc(c->props, (c->nprops + 1) * sizeof(*np));
         if (!np) {
-            prop_release(&prop);
+            dav_vcard_prop_release(&prop);
             rc = MG_ENOMEM;
             goto out;
         }

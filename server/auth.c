@@ -132,6 +132,23 @@ static void auth_count_failure(struct srv_auth *a, char kind, const char *what, 
     }
 }
 
+void auth_kdf_enter(struct srv_auth *a)
+{
+    pthread_mutex_lock(&a->lock);
+    while (a->verifying >= AUTH_MAX_VERIFYING)
+        pthread_cond_wait(&a->verify_cv, &a->lock);
+    a->verifying++;
+    pthread_mutex_unlock(&a->lock);
+}
+
+void auth_kdf_leave(struct srv_auth *a)
+{
+    pthread_mutex_lock(&a->lock);
+    a->verifying--;
+    pthread_cond_signal(&a->verify_cv);
+    pthread_mutex_unlock(&a->lock);
+}
+
 int auth_check_basic(struct srv_auth *a, const char *user, const char *pass, const char *peer,
                      int *is_admin)
 {
@@ -176,24 +193,21 @@ int auth_check_basic(struct srv_auth *a, const char *user, const char *pass, con
         }
     }
 
-    /* 2. Lock-out, then a bounded number of concurrent argon2id verifications. */
+    /* 2. Lock-out, then an argon2id verification (a bounded number at once). */
     pthread_mutex_lock(&a->lock);
     if (auth_locked(a, user, peer, now)) {
         pthread_mutex_unlock(&a->lock);
         return MG_ETOOBIG;
     }
-    while (a->verifying >= AUTH_MAX_VERIFYING)
-        pthread_cond_wait(&a->verify_cv, &a->lock);
-    a->verifying++;
     pthread_mutex_unlock(&a->lock);
 
     int admin = 0;
     uint8_t rec_hash[DHT_HASH_LEN];
+    auth_kdf_enter(a);
     int rc = acct_verify(a->dht, user, pass, &admin, rec_hash);
+    auth_kdf_leave(a);
 
     pthread_mutex_lock(&a->lock);
-    a->verifying--;
-    pthread_cond_signal(&a->verify_cv);
     now = mg_mono_ms();
     if (rc == 0) {
         memcpy(slot->key, key, 32);

@@ -118,6 +118,11 @@ const char *srv_req_query(const struct srv_request *req, const char *name)
     return w;
 }
 
+const char *srv_req_query_raw(const struct srv_request *req, const char *name)
+{
+    return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
 const char *srv_req_user(const struct srv_request *req)
 {
     return req->has_user ? req->user : NULL;

@@ -114,5 +114,10 @@ void auth_free(struct srv_auth *a);
  * failed login). */
 int auth_check_basic(struct srv_auth *a, const char *user, const char *pass, const char *peer,
                      int *is_admin);
+/* argon2id needs ~19 MiB a run: every run of the process (Basic checks here,
+ * and the REST API's logins, sign-ups and key unwraps) goes between these, so
+ * that at most AUTH_MAX_VERIFYING run at once. */
+void auth_kdf_enter(struct srv_auth *a);
+void auth_kdf_leave(struct srv_auth *a);
 
 #endif

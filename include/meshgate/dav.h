@@ -128,6 +128,8 @@ struct dav_vcard {
 int dav_vcard_parse(const char *data, size_t len, struct dav_vcard **out, char *err, size_t cap);
 /* NULL-safe. */
 void dav_vcard_free(struct dav_vcard *c);
+/* Frees what a property holds (its group, name, parameters and value), not p itself. */
+void dav_vcard_prop_release(struct dav_vcard_prop *p);
 /* The first property called name (case-insensitive), or NULL. */
 const struct dav_vcard_prop *dav_vcard_get(const struct dav_vcard *c, const char *name);
 /* The first value of parameter name of p (case-insensitive), or NULL. */

@@ -64,6 +64,11 @@ const char *srv_req_path(const struct srv_request *req);
 const char *srv_req_header(const struct srv_request *req, const char *name);
 /* A query-string argument or NULL. */
 const char *srv_req_query(const struct srv_request *req, const char *name);
+/* A query-string argument with its percent escapes not decoded (libmicrohttpd
+ * has turned '+' into a space already), or NULL; for values that must be
+ * decoded by mg_path_decode's rules. Do not also ask srv_req_query for the
+ * same name: it decodes in place. */
+const char *srv_req_query_raw(const struct srv_request *req, const char *name);
 /* The authenticated user name, or NULL. */
 const char *srv_req_user(const struct srv_request *req);
 /* 1 when the authenticated user has the admin role. */
