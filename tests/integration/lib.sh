@@ -636,10 +636,11 @@ expect_problem() {
     local ct
     ct=$(header_value Content-Type)
     if [[ "$ct" == application/problem+json* ]] &&
-        jq -e --argjson s "$1" '.status == $s and (.detail|length) > 0' "$LAST_BODY_FILE" >/dev/null 2>&1; then
+        jq -e --argjson s "$1" '.status == $s and (.type|type) == "string" and
+            (.title|type) == "string" and (.detail|length) > 0' "$LAST_BODY_FILE" >/dev/null 2>&1; then
         pass "$LAST_DESC: problem+json $1"
     else
-        fail "$LAST_DESC: expected a problem with status $1 (Content-Type '$ct'); body: $(body_excerpt)"
+        fail "$LAST_DESC: expected an RFC 9457 problem with status $1 (Content-Type '$ct'); body: $(body_excerpt)"
     fi
     if [[ -n "${2:-}" ]]; then
         expect_json .type "urn:meshgate:problem:$2"

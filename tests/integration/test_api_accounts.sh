@@ -26,40 +26,6 @@ mg_start --config "$MG_TMP/config.json"
 API="$MG_BASE/api/v1"
 J=(-H 'Content-Type: application/json')
 
-# ---- helpers -------------------------------------------------------------------
-
-login() {
-    local body
-    body=$(jq -cn --arg u "$1" --arg p "$2" '{user: $u, password: $p}')
-    mg_request POST "$API/login" "${J[@]}" --data-binary "$body"
-    if [[ "$LAST_STATUS" != 200 ]]; then
-        fail "login $1: expected 200, got $LAST_STATUS; body: $(body_excerpt)"
-        return 0
-    fi
-    jq -r .token "$LAST_BODY_FILE"
-}
-
-# jget EXPR: a field of the last JSON body.
-jget() {
-    jq -r "$1" "$LAST_BODY_FILE" 2>/dev/null || true
-}
-
-# expect_json EXPR EXPECTED: a field of the last body.
-expect_json() {
-    expect_eq "$(jget "$1")" "$2" "$LAST_DESC: $1"
-}
-
-expect_problem() {
-    local ct
-    ct=$(header_value Content-Type)
-    if [[ "$ct" == application/problem+json* ]] &&
-        jq -e --argjson s "$1" '.status == $s and (.detail|length) > 0' "$LAST_BODY_FILE" >/dev/null 2>&1; then
-        pass "$LAST_DESC: problem+json $1"
-    else
-        fail "$LAST_DESC: expected problem+json $1 (Content-Type '$ct'); body: $(body_excerpt)"
-    fi
-}
-
 # ---- node and login --------------------------------------------------------------
 
 expect_status GET "$API/node" 200
@@ -78,11 +44,11 @@ expect_eq "$(jget .detail)" "$wrong_detail" "unknown user and wrong password giv
 expect_status POST "$API/login" 400 "${J[@]}" --data-binary '{"user": "alice"}'
 expect_status POST "$API/login" 400 "${J[@]}" --data-binary '{"user": 5, "password": "x"}'
 
-TA=$(login alice "$ALICE_PW")
+TA=$(mg_login alice "$ALICE_PW")
 AA=(-H "Authorization: Bearer $TA")
 expect_json .token_type Bearer
 expect_json .expires_in 43200
-TB=$(login bob "$BOB_PW")
+TB=$(mg_login bob "$BOB_PW")
 AB=(-H "Authorization: Bearer $TB")
 
 expect_status GET "$API/me" 200 "${AA[@]}"
@@ -220,8 +186,8 @@ expect_problem 409
 
 # ---- logout ------------------------------------------------------------------------
 
-T1=$(login dave dave-Secret-4)
-T2=$(login dave dave-Secret-4)
+T1=$(mg_login dave dave-Secret-4)
+T2=$(mg_login dave dave-Secret-4)
 expect_status POST "$API/logout" 204 -H "Authorization: Bearer $T1"
 expect_status GET "$API/me" 401 -H "Authorization: Bearer $T1"
 expect_body_contains revoked
@@ -284,7 +250,7 @@ expect_status POST "$API/me/password" 400 "${AC[@]}" "${J[@]}" \
     --data-binary '{"current_password": "carol-Secret-3", "new_password": "short"}'
 expect_status POST "$API/me/password" 412 "${AC[@]}" "${J[@]}" -H 'If-Match: "stale"' \
     --data-binary '{"current_password": "carol-Secret-3", "new_password": "carol-New-Secret"}'
-TC_OTHER=$(login carol carol-Secret-3)
+TC_OTHER=$(mg_login carol carol-Secret-3)
 expect_status POST "$API/me/password" 200 "${AC[@]}" "${J[@]}" -H "If-Match: $c_etag" \
     --data-binary '{"current_password": "carol-Secret-3", "new_password": "carol-New-Secret"}'
 TC_NEW=$(jget .token)
@@ -293,7 +259,7 @@ expect_status GET "$API/me" 401 -H "Authorization: Bearer $TC_OTHER"
 expect_status GET "$API/me" 200 -H "Authorization: Bearer $TC_NEW"
 expect_json .public_key "$c_pk"
 expect_status POST "$API/login" 401 "${J[@]}" --data-binary '{"user": "carol", "password": "carol-Secret-3"}'
-TC=$(login carol carol-New-Secret)
+TC=$(mg_login carol carol-New-Secret)
 AC=(-H "Authorization: Bearer $TC")
 expect_status GET "$API/mail/mailboxes/Inbox/messages" 200 "${AC[@]}"
 expect_json '.items[0].subject' "before the change"
@@ -309,7 +275,7 @@ expect_status POST "$API/mail/send" 201 "${AA[@]}" "${J[@]}" \
 out=$(printf 'bob-Reset-77\n' | "$MG_BIN" user passwd bob --data "$MG_DATA" 2>&1) && rc=0 || rc=$?
 expect_eq "$rc" 0 "meshgate user passwd bob while the server runs ($out)"
 expect_status GET "$API/me" 401 "${AB[@]}"
-TB=$(login bob bob-Reset-77)
+TB=$(mg_login bob bob-Reset-77)
 AB=(-H "Authorization: Bearer $TB")
 expect_status GET "$API/mail/mailboxes/Inbox/messages" 200 "${AB[@]}"
 expect_json '.items[0].readable' false
@@ -323,7 +289,7 @@ expect_json '.items[0].subject' "after the reset"
 
 # ---- account deletion takes all the account's data ----------------------------------------
 
-TD=$(login dave dave-Secret-4)
+TD=$(mg_login dave dave-Secret-4)
 AD=(-H "Authorization: Bearer $TD")
 expect_status POST "$API/mail/mailboxes" 201 "${AD[@]}" "${J[@]}" --data-binary '{"name": "Keep"}'
 expect_status POST "$API/mail/send" 201 "${AA[@]}" "${J[@]}" \

@@ -20,41 +20,10 @@ mg_start --max-body "$MAX_BODY"
 API="$MG_BASE/api/v1"
 J=(-H 'Content-Type: application/json')
 
-# ---- helpers -------------------------------------------------------------------
-
-# login USER PASSWORD [TTL]: prints a token, or records a failure.
-login() {
-    local body
-    if [[ -n "${3:-}" ]]; then
-        body=$(jq -cn --arg u "$1" --arg p "$2" --argjson t "$3" '{user: $u, password: $p, ttl: $t}')
-    else
-        body=$(jq -cn --arg u "$1" --arg p "$2" '{user: $u, password: $p}')
-    fi
-    mg_request POST "$API/login" "${J[@]}" --data-binary "$body"
-    if [[ "$LAST_STATUS" != 200 ]]; then
-        fail "login $1: expected 200, got $LAST_STATUS; body: $(body_excerpt)"
-        return 0
-    fi
-    jq -r .token "$LAST_BODY_FILE"
-}
-
-# expect_problem STATUS: the last response is an RFC 9457 problem with that status.
-expect_problem() {
-    local ct
-    ct=$(header_value Content-Type)
-    if [[ "$ct" == application/problem+json* ]] &&
-        jq -e --argjson s "$1" '.status == $s and (.type|type) == "string" and
-            (.title|type) == "string" and (.detail|length) > 0' "$LAST_BODY_FILE" >/dev/null 2>&1; then
-        pass "$LAST_DESC: problem+json $1"
-    else
-        fail "$LAST_DESC: expected an RFC 9457 problem with status $1 (Content-Type '$ct'); body: $(body_excerpt)"
-    fi
-}
-
 # ---- tokens and a few resources to address -------------------------------------
 
-TA=$(login alice "$ALICE_PW")
-TB=$(login bob "$BOB_PW")
+TA=$(mg_login alice "$ALICE_PW")
+TB=$(mg_login bob "$BOB_PW")
 AA=(-H "Authorization: Bearer $TA")
 check "bob logs in too" test -n "$TB"
 
@@ -65,7 +34,7 @@ expect_status POST "$API/admin/invites" 201 "${AA[@]}"
 INVITE=$(jq -r .id "$LAST_BODY_FILE")
 
 # A token that expires: ask for a 1-second one and poll until it is refused.
-TX=$(login alice "$ALICE_PW" 1)
+TX=$(mg_login alice "$ALICE_PW" 1)
 deadline=$(($(now_ms) + 15000))
 while (($(now_ms) < deadline)); do
     mg_request GET "$API/me" -H "Authorization: Bearer $TX"
@@ -76,7 +45,7 @@ expect_eq "$LAST_STATUS" 401 "a 1-second token is refused once expired"
 expect_body_contains "expired"
 
 # A revoked token: log in, log out.
-TR=$(login bob "$BOB_PW")
+TR=$(mg_login bob "$BOB_PW")
 expect_status POST "$API/logout" 204 -H "Authorization: Bearer $TR"
 
 # A tampered token: alice's, with the user name in it changed.

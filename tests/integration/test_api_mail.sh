@@ -26,25 +26,6 @@ mkdir -p "$W"
 
 # ---- helpers -------------------------------------------------------------------
 
-login() {
-    local body
-    body=$(jq -cn --arg u "$1" --arg p "$2" '{user: $u, password: $p}')
-    mg_request POST "$API/login" "${J[@]}" --data-binary "$body"
-    if [[ "$LAST_STATUS" != 200 ]]; then
-        fail "login $1: expected 200, got $LAST_STATUS; body: $(body_excerpt)"
-        return 0
-    fi
-    jq -r .token "$LAST_BODY_FILE"
-}
-
-jget() {
-    jq -r "$1" "$LAST_BODY_FILE" 2>/dev/null || true
-}
-
-expect_json() {
-    expect_eq "$(jget "$1")" "$2" "$LAST_DESC: $1"
-}
-
 # on_disk WORD: how many times WORD occurs in the store's files.
 on_disk() {
     local n=0 f c
@@ -56,10 +37,10 @@ on_disk() {
     echo "$n"
 }
 
-TA=$(login alice "$ALICE_PW")
-TB=$(login bob "$BOB_PW")
-TC=$(login carol carol-Secret-3)
-TD=$(login dave dave-Secret-4)
+TA=$(mg_login alice "$ALICE_PW")
+TB=$(mg_login bob "$BOB_PW")
+TC=$(mg_login carol carol-Secret-3)
+TD=$(mg_login dave dave-Secret-4)
 AA=(-H "Authorization: Bearer $TA")
 AB=(-H "Authorization: Bearer $TB")
 AC=(-H "Authorization: Bearer $TC")
