@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Scenario 8: the WebDAV/CalDAV/CardDAV integration suites with real clients
-# (curl, litmus, cadaver, vdirsyncer, python caldav) against node 1 of a
+# (curl, litmus, cadaver, vdirsyncer, python caldav), and the REST suites of
+# files, contacts, calendars (with their DAV cross-checks) and mail, against node 1 of a
 # 3-node cluster (cluster_wrapper.sh starts nodes 2 and 3 beside the server
 # each suite starts), so every request they make is coordinated over three
 # replicas with N=3, W=2, R=2.
@@ -13,7 +14,8 @@
 source "$(dirname "$0")/lib.sh"
 cl_init "$@"
 here=$(cd "$(dirname "$0")" && pwd)
-suites=${CL_DAV_SUITES:-"test_webdav_curl test_litmus test_cadaver test_vdirsyncer test_caldav_client test_large_file"}
+suites=${CL_DAV_SUITES:-"test_webdav_curl test_litmus test_cadaver test_vdirsyncer test_caldav_client
+    test_large_file test_api_files test_api_pim test_api_cross test_api_mail"}
 for t in $suites; do
     script="$here/../integration/$t.sh"
     [[ -f "$script" ]] || { log "skip $t: no such suite"; continue; }

@@ -39,6 +39,20 @@ sync_report() {
         "<?xml version=\"1.0\" encoding=\"utf-8\"?><D:sync-collection xmlns:D=\"DAV:\"><D:sync-token>$2</D:sync-token><D:sync-level>1</D:sync-level><D:prop><D:getetag/></D:prop></D:sync-collection>"
 }
 
+# expect_synced NAME DESC: the last sync-collection reports NAME as changed
+# (200). On a single node it reports nothing else; a cluster (the suite run by
+# tests/cluster/test_dav_cluster.sh) reports every change of its reorder
+# window (dav/sync.c) again, so there NAME must be among them.
+expect_synced() {
+    local got
+    got=$(ms hrefs | awk '{ n = $1; sub(/.*\//, "", n); print n " " $2 }' | sort | tr '\n' ' ')
+    if [[ "${MESHGATE_WRAPPER:-}" == *cluster_wrapper* ]]; then
+        expect_contains "$got" "$1 200 " "sync-collection reports $2 (among the cluster's recent changes)"
+    else
+        expect_eq "$got" "$1 200 " "sync-collection reports exactly $2"
+    fi
+}
+
 # ---- a contact made over REST, read over CardDAV --------------------------------------------
 
 CARD=$(jq -cn '["vcard", [["version", {}, "text", "4.0"], ["fn", {}, "text", "Ada Lovelace"],
@@ -97,8 +111,7 @@ expect_status PUT "$DAB/grace.vcf" 412 "${ALICE[@]}" "${VCF[@]}" -H "If-Match: $
     --data-binary "@$MG_TMP/grace.vcf"
 sync_report "$DAB" "$TOKEN"
 expect_eq "$LAST_STATUS" 207 "sync-collection after the REST update"
-expect_eq "$(ms hrefs | awk '{ n = $1; sub(/.*\//, "", n); print n " " $2 }' | sort | tr '\n' ' ')" \
-    "grace.vcf 200 " "sync-collection reports exactly the updated contact"
+expect_synced "grace.vcf" "the updated contact"
 expect_eq "$(ms etag grace.vcf)" "$GRACE2" "sync-collection: the new ETag"
 TOKEN=$(ms token)
 
@@ -185,8 +198,7 @@ jq -c '.jcal | (.[2][0][1] |= map(if .[0] == "summary" then [.[0], .[1], .[2], "
 expect_status PUT "$REV/$PYID" 200 "${AA[@]}" "${J[@]}" -H "If-Match: $PYETAG" --data-binary "@$MG_TMP/py2.json"
 PYETAG2=$(header_value ETag)
 sync_report "$DCAL" "$CTOKEN"
-expect_eq "$(ms hrefs | awk '{ n = $1; sub(/.*\//, "", n); print n " " $2 }' | sort | tr '\n' ' ')" \
-    "$PYID 200 " "CalDAV sync-collection reports the REST update"
+expect_synced "$PYID" "the REST update"
 expect_eq "$(ms etag "$PYID")" "$PYETAG2" "CalDAV sync-collection: the new ETag"
 # a CalDAV delete is a REST 404
 expect_status DELETE "$DCAL/dav-weekly.ics" 204 "${ALICE[@]}"
