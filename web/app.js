@@ -1,7 +1,8 @@
 /*
  * app.js - the welcome portal: node information, the addresses to put into
- * apps, sign-up, sign-in and a small mail client over the REST API
- * (api/openapi.json). No dependencies, no build step.
+ * apps, sign-up, sign-in, a small mail client, and the user's files, contacts
+ * and calendar, all over the REST API (api/openapi.json). No dependencies, no
+ * build step.
  *
  * Everything that comes from the server or from another user (node name, user
  * names, subjects, message bodies, file names, error details) reaches the page
@@ -20,6 +21,10 @@
 
     var API = '/api/v1';
     var PAGE_SIZE = 50;
+    var LIST_PAGE = 200;   /* the API's largest page (contacts, events) */
+    var LIST_PAGES = 10;   /* pages of contacts or events read at most, then the list stops */
+    var CALENDAR_DAYS = 30;
+    var PRODID = '-//meshgate//welcome portal//EN';
 
     /* Used while GET /node has not answered, or if it fails. */
     var DEFAULT_PATHS = {
@@ -38,7 +43,13 @@
         me: null,
         mailbox: 'Inbox',
         next: null,
-        current: null /* the message on view */
+        current: null, /* the message on view */
+        epoch: 0, /* counts sign-ins and sign-outs: late answers of an older one are dropped */
+        folder: '/', /* the folder on view, "/" being the root of the user's files */
+        filesNext: null,
+        renaming: null, /* the file or folder the rename form is for */
+        book: null, /* the address book shown (its id) */
+        calendar: null /* the calendar shown (its id) */
     };
 
     /* ---- small DOM helpers ---------------------------------------------------- */
@@ -94,6 +105,34 @@
         return isNaN(d.getTime()) ? String(iso) : d.toLocaleString();
     }
 
+    function formatSize(n) {
+        var units = ['bytes', 'KB', 'MB', 'GB', 'TB'];
+        var i = 0;
+        n = Number(n) || 0;
+        while (n >= 1024 && i < units.length - 1) {
+            n /= 1024;
+            i++;
+        }
+        return (i === 0 ? String(n) : n.toFixed(n < 10 ? 1 : 0)) + ' ' + units[i];
+    }
+
+    /* A random (version 4) UUID; crypto.randomUUID exists only in secure contexts (HTTPS). */
+    function uuid() {
+        var b = new Uint8Array(16);
+        crypto.getRandomValues(b);
+        b[6] = (b[6] & 0x0f) | 0x40;
+        b[8] = (b[8] & 0x3f) | 0x80;
+        var h = Array.prototype.map.call(b, function (x) {
+            return (x + 0x100).toString(16).slice(1);
+        }).join('');
+        return [h.slice(0, 8), h.slice(8, 12), h.slice(12, 16), h.slice(16, 20), h.slice(20)].join('-');
+    }
+
+    /* A Date as iCalendar's UTC date-time in jCal form: 2026-01-02T10:00:00Z. */
+    function utcStamp(d) {
+        return d.toISOString().replace(/\.\d{3}Z$/, 'Z');
+    }
+
     /* ---- the REST API -------------------------------------------------------- */
 
     function ApiError(status, type, message) {
@@ -104,16 +143,43 @@
     }
     ApiError.prototype = Object.create(Error.prototype);
 
+    /* Resolves to the JSON body of RES, or null when it has none. */
+    function readJson(res) {
+        var type = res.headers.get('Content-Type') || '';
+        if (res.status === 204 || type.indexOf('json') < 0) {
+            return Promise.resolve(null);
+        }
+        return res.json().catch(function () {
+            return null;
+        });
+    }
+
+    /* The ApiError of a failed answer RES with the parsed body DATA (a problem, RFC 9457). */
+    function failure(res, data) {
+        var msg = (data && (data.detail || data.title)) ||
+            'the node answered ' + res.status + ' ' + res.statusText;
+        return new ApiError(res.status, data && data.type, msg);
+    }
+
+    function unreachable(err) {
+        throw new ApiError(0, 'network',
+            'could not reach this node (' + (err && err.message ? err.message : err) + ')');
+    }
+
     /*
-     * api(method, path, body): calls the API in the session (its cookie goes
-     * along by itself; a method that changes something carries the CSRF token). Resolves
-     * to the parsed JSON body (null for 204); rejects with an ApiError whose
+     * api(method, path, body, headers): calls the API in the session (its
+     * cookie goes along by itself; a method that changes something carries the
+     * CSRF token). BODY is sent as JSON, except a Blob (a File), which goes as
+     * it is with its own type (a file upload); HEADERS are added. Resolves to
+     * the parsed JSON body (null for 204); rejects with an ApiError whose
      * message is the problem's `detail` (RFC 9457), which the API writes for people.
      */
-    function api(method, path, body) {
-        var headers = {Accept: 'application/json, application/problem+json'};
+    function api(method, path, body, headers) {
+        headers = Object.assign({Accept: 'application/json, application/problem+json'}, headers);
         var init = {method: method, headers: headers, cache: 'no-store', credentials: 'same-origin'};
-        if (body !== undefined) {
+        if (body instanceof Blob) {
+            init.body = body;
+        } else if (body !== undefined) {
             headers['Content-Type'] = 'application/json';
             init.body = JSON.stringify(body);
         }
@@ -122,24 +188,87 @@
         }
         return fetch(API + path, init).then(
             function (res) {
-                var type = res.headers.get('Content-Type') || '';
-                var parse = res.status === 204 || type.indexOf('json') < 0
-                    ? Promise.resolve(null)
-                    : res.json().catch(function () {
-                        return null;
-                    });
-                return parse.then(function (data) {
+                return readJson(res).then(function (data) {
                     if (res.ok) {
                         return data;
                     }
-                    var msg = (data && (data.detail || data.title)) ||
-                        'the node answered ' + res.status + ' ' + res.statusText;
-                    throw new ApiError(res.status, data && data.type, msg);
+                    throw failure(res, data);
                 });
-            },
-            function (err) {
-                throw new ApiError(0, 'network',
-                    'could not reach this node (' + (err && err.message ? err.message : err) + ')');
+            }, unreachable);
+    }
+
+    /*
+     * Lists a page of the API list O.path (PAGE_SIZE items) in the element
+     * O.list: after what is there when O.more (from the cursor O.next), else
+     * in place of it; O.item(x) makes an entry. The answer is dropped when
+     * O.wanted() says the user moved on meanwhile, or the session changed;
+     * else O.keep(cursor of the next page, or null), and the elements
+     * O.moreId and O.emptyId show when more follows and when the list is empty.
+     */
+    function loadPage(o) {
+        var epoch = state.epoch;
+        var q = (o.path.indexOf('?') < 0 ? '?' : '&') + 'limit=' + PAGE_SIZE;
+        if (o.more && o.next) {
+            q += '&cursor=' + encodeURIComponent(o.next);
+        }
+        return api('GET', o.path + q).then(function (list) {
+            if (epoch !== state.epoch || !o.wanted()) {
+                return;
+            }
+            var ul = $(o.list);
+            if (!o.more) {
+                clear(ul);
+            }
+            (list.items || []).forEach(function (x) {
+                ul.appendChild(o.item(x));
+            });
+            o.keep(list.next || null);
+            show($(o.moreId), !!list.next);
+            show($(o.emptyId), ul.childNodes.length === 0);
+        });
+    }
+
+    /*
+     * Resolves to the items of every page of the list at PATH (LIST_PAGES of
+     * them at most: the rest is left out).
+     */
+    function fetchAll(path) {
+        var items = [];
+        var sep = path.indexOf('?') < 0 ? '?' : '&';
+        function page(cursor, n) {
+            var q = sep + 'limit=' + LIST_PAGE + (cursor ? '&cursor=' + encodeURIComponent(cursor) : '');
+            return api('GET', path + q).then(function (list) {
+                items = items.concat(list.items || []);
+                return list.next && n < LIST_PAGES ? page(list.next, n + 1) : items;
+            });
+        }
+        return page(null, 1);
+    }
+
+    /*
+     * Fetches the API resource PATH in the session and hands it to the browser
+     * as a download named NAME: the bytes are never shown in the page, and
+     * their type is hidden from the browser so that it cannot render them.
+     */
+    function saveDownload(path, name) {
+        return fetch(API + path, {cache: 'no-store', credentials: 'same-origin'})
+            .then(function (res) {
+                if (!res.ok) {
+                    return readJson(res).then(function (data) {
+                        throw failure(res, data);
+                    });
+                }
+                return res.blob();
+            }, unreachable)
+            .then(function (blob) {
+                var url = URL.createObjectURL(new Blob([blob], {type: 'application/octet-stream'}));
+                var link = el('a', {href: url, download: name});
+                document.body.appendChild(link);
+                link.click();
+                document.body.removeChild(link);
+                setTimeout(function () {
+                    URL.revokeObjectURL(url);
+                }, 10000);
             });
     }
 
@@ -160,6 +289,68 @@
             return true;
         }
         return false;
+    }
+
+    /* An error handler: shows a failed call's problem in the element ID, or ends the session. */
+    function showsErrorIn(id) {
+        return function (e) {
+            if (!sessionEnded(e)) {
+                say($(id), sentence(e.message));
+            }
+        };
+    }
+
+    /* Clears a section's status and error lines. */
+    function quiet(section) {
+        say($(section + '-error'), '');
+        say($(section + '-status'), '');
+    }
+
+    /*
+     * Asks QUESTION (DETAIL saying what follows) in the page's modal dialog,
+     * which keeps the focus and answers "no" to Escape. Resolves to true when
+     * the user confirms; the focus goes back where it was.
+     */
+    function confirmDelete(question, detail) {
+        var dlg = $('confirm-dialog');
+        if (typeof dlg.showModal !== 'function') {
+            return Promise.resolve(window.confirm(question + ' ' + detail));
+        }
+        var back = document.activeElement;
+        $('confirm-h').textContent = question;
+        $('confirm-text').textContent = detail;
+        dlg.returnValue = '';
+        return new Promise(function (resolve) {
+            dlg.addEventListener('close', function done() {
+                dlg.removeEventListener('close', done);
+                if (back && back.focus && document.body.contains(back)) {
+                    back.focus();
+                }
+                resolve(dlg.returnValue === 'yes');
+            });
+            dlg.showModal();
+            $('confirm-no').focus();
+        });
+    }
+
+    /*
+     * Asks before deleting NAME (WHAT says what goes, and where), then DELETEs
+     * the API resource PATH and says so in SECTION's status line; RELOAD
+     * lists the section again and the focus goes to the element FOCUS_ID.
+     */
+    function deleteAfterAsking(section, name, what, path, reload, focusId) {
+        quiet(section);
+        confirmDelete('Delete “' + name + '”?', what + ' This cannot be undone.').then(function (yes) {
+            if (!yes) {
+                return null;
+            }
+            return api('DELETE', path).then(function () {
+                say($(section + '-status'), 'Deleted ' + name + '.');
+                return reload().then(function () {
+                    $(focusId).focus();
+                });
+            });
+        }).catch(showsErrorIn(section + '-error'));
     }
 
     /* ---- addresses ----------------------------------------------------------- */
@@ -271,16 +462,40 @@
         return enterSignedIn(true);
     }
 
+    var SIGNED_IN_SECTIONS = ['signed-in', 'mail', 'files', 'contacts', 'calendar'];
+
+    /*
+     * Empties every view of an account's data: nothing of one account may stay
+     * on screen for the next one who signs in in this tab, and answers still
+     * on their way for the last one are dropped (state.epoch).
+     */
+    function resetAccountViews() {
+        state.epoch++;
+        var dlg = $('confirm-dialog');
+        if (dlg.open) {
+            dlg.close();
+        }
+        resetMail();
+        resetFiles();
+        resetContacts();
+        resetCalendar();
+    }
+
+    function showSignedIn(on) {
+        SIGNED_IN_SECTIONS.forEach(function (id) {
+            show($(id), on);
+        });
+        show($('signed-out'), !on);
+    }
+
     /* Forgets the session locally and shows the sign-in forms, with NOTICE if given. */
     function endSession(notice) {
         state.csrf = null;
         state.user = null;
         state.me = null;
         state.current = null;
-        resetMail();
-        show($('signed-in'), false);
-        show($('mail'), false);
-        show($('signed-out'), true);
+        resetAccountViews();
+        showSignedIn(false);
         say($('account-notice'), notice || '');
         renderUrls();
     }
@@ -296,15 +511,13 @@
             $('me-address').textContent = me.mail_address || '';
             show($('me-address-wrap'), !!me.mail_address);
             say($('account-notice'), '');
-            show($('signed-out'), false);
-            show($('signed-in'), true);
-            show($('mail'), true);
+            showSignedIn(true);
             renderUrls();
             if (focus) {
                 $('account-h').focus();
             }
-            resetMail();
-            return loadMail();
+            resetAccountViews();
+            return Promise.all([loadMail(), openFolder('/', false), loadContacts(), loadEvents()]);
         }, function (err) {
             if (quiet) {
                 endSession('');
@@ -396,11 +609,7 @@
         return '/mail/mailboxes/' + encodeURIComponent(name);
     }
 
-    function mailError(e) {
-        if (!sessionEnded(e)) {
-            say($('mail-error'), sentence(e.message));
-        }
-    }
+    var mailError = showsErrorIn('mail-error');
 
     /*
      * Empties the mail view: nothing of one account may stay on screen for the
@@ -500,26 +709,15 @@
 
     /* Lists the mailbox's messages, newest first; MORE appends the next page. */
     function loadMessages(more) {
-        var q = '?limit=' + PAGE_SIZE;
-        if (more && state.next) {
-            q += '&cursor=' + encodeURIComponent(state.next);
-        }
         var box = state.mailbox;
-        return api('GET', mbPath(box) + '/messages' + q).then(function (list) {
-            if (box !== state.mailbox) {
-                return; /* the user moved on meanwhile */
-            }
-            var ul = $('messages');
-            if (!more) {
-                clear(ul);
-            }
-            (list.items || []).forEach(function (m) {
-                ul.appendChild(messageItem(m));
-            });
-            state.next = list.next || null;
-            show($('messages-more'), !!state.next);
-            show($('messages-empty'), ul.childNodes.length === 0);
-        });
+        return loadPage({path: mbPath(box) + '/messages', more: more, next: state.next,
+            list: 'messages', item: messageItem, moreId: 'messages-more', emptyId: 'messages-empty',
+            wanted: function () {
+                return box === state.mailbox;
+            },
+            keep: function (next) {
+                state.next = next;
+            }});
     }
 
     function fillList(id, values) {
@@ -597,27 +795,8 @@
 
     /* Fetches an attachment in the session and saves it; never shown in the page. */
     function download(box, id, a) {
-        var path = API + mbPath(box) + '/messages/' + encodeURIComponent(id) + '/attachments/' +
-            encodeURIComponent(a.index);
-        fetch(path, {cache: 'no-store', credentials: 'same-origin'})
-            .then(function (res) {
-                if (!res.ok) {
-                    throw new ApiError(res.status, '', 'the attachment could not be fetched (' +
-                        res.status + ')');
-                }
-                return res.blob();
-            })
-            .then(function (blob) {
-                var url = URL.createObjectURL(new Blob([blob], {type: 'application/octet-stream'}));
-                var link = el('a', {href: url, download: a.filename || 'attachment'});
-                document.body.appendChild(link);
-                link.click();
-                document.body.removeChild(link);
-                setTimeout(function () {
-                    URL.revokeObjectURL(url);
-                }, 10000);
-            })
-            .catch(mailError);
+        saveDownload(mbPath(box) + '/messages/' + encodeURIComponent(id) + '/attachments/' +
+            encodeURIComponent(a.index), a.filename || 'attachment').catch(mailError);
     }
 
     function openCompose(to, subject, inReplyTo) {
@@ -704,6 +883,612 @@
         });
     }
 
+    /* ---- files --------------------------------------------------------------- */
+
+    var filesError = showsErrorIn('files-error');
+
+    /* "/a b/c+d" -> "/a%20b/c%2Bd": a path for ?path= ('+' there is a space). */
+    function filesQuery(route, path) {
+        return '/files' + route + '?path=' + path.split('/').map(encodeURIComponent).join('/');
+    }
+
+    /* The parent folder of a file or folder path: "/a/b/" and "/a/b" -> "/a/". */
+    function parentOf(path) {
+        return path.replace(/[^/]+\/?$/, '');
+    }
+
+    /* Returns why NAME cannot name a file or folder, or '' when it can. */
+    function badName(name) {
+        if (!name) {
+            return 'Please give a name.';
+        }
+        if (name.indexOf('/') >= 0 || name === '.' || name === '..') {
+            return 'A name cannot hold “/”, nor be “.” or “..”.';
+        }
+        return '';
+    }
+
+    function resetFiles() {
+        state.folder = '/';
+        state.filesNext = null;
+        clear($('file-list'));
+        clear($('file-crumbs'));
+        show($('files-more'), false);
+        show($('files-empty'), false);
+        quiet('files');
+        closeRename();
+        $('upload-input').value = '';
+        $('upload-replace').checked = false;
+        $('folder-name').value = '';
+        $('folder-title').textContent = 'Your files';
+    }
+
+    function folderButton(label, path) {
+        var b = el('button', {type: 'button', className: 'linklike'}, label);
+        b.addEventListener('click', function () {
+            quiet('files');
+            openFolder(path, true);
+        });
+        return b;
+    }
+
+    /* The breadcrumb: every folder from the root down to the one on view. */
+    function renderCrumbs() {
+        var ol = $('file-crumbs');
+        var names = state.folder.split('/').filter(Boolean);
+        var path = '/';
+        clear(ol);
+        for (var i = -1; i < names.length; i++) {
+            var label = i < 0 ? 'Your files' : names[i];
+            path += i < 0 ? '' : names[i] + '/';
+            ol.appendChild(el('li', null, i === names.length - 1
+                ? el('span', {'aria-current': 'location'}, label)
+                : folderButton(label, path)));
+        }
+        $('folder-title').textContent = names.length ? names[names.length - 1] : 'Your files';
+    }
+
+    /* A button named TEXT that says which item (NAME) it acts on to screen readers too. */
+    function actionButton(text, name, fn) {
+        var b = el('button', {type: 'button', className: 'secondary small',
+            'data-action': text.toLowerCase()}, text,
+            el('span', {className: 'visually-hidden'}, ' ' + name));
+        b.addEventListener('click', fn);
+        return b;
+    }
+
+    function fileItem(f) {
+        var folder = f.type === 'folder';
+        var name = folder ? folderButton(f.name, f.path)
+            : el('span', null, f.name);
+        name.className += ' item-name ' + (folder ? 'folder' : 'file');
+        var meta = folder ? 'Folder'
+            : formatSize(f.size) + (f.content_type ? ' · ' + f.content_type : '');
+        var actions = el('span', {className: 'actions'},
+            folder ? null : actionButton('Download', f.name, function () {
+                quiet('files');
+                saveDownload(filesQuery('/content', f.path), f.name).catch(filesError);
+            }),
+            actionButton('Rename', f.name, function () {
+                openRename(f);
+            }),
+            actionButton('Delete', f.name, function () {
+                deleteFile(f);
+            }));
+        return el('li', {'data-path': f.path}, name,
+            el('span', {className: 'item-meta'}, meta + ' · changed ' + formatDate(f.modified)),
+            actions);
+    }
+
+    /* Lists the folder on view, in name order; MORE appends the next page. */
+    function loadFiles(more) {
+        var folder = state.folder;
+        return loadPage({path: filesQuery('', folder), more: more, next: state.filesNext,
+            list: 'file-list', item: fileItem, moreId: 'files-more', emptyId: 'files-empty',
+            wanted: function () {
+                return folder === state.folder;
+            },
+            keep: function (next) {
+                state.filesNext = next;
+            }});
+    }
+
+    /* Shows the folder PATH; FOCUS moves the focus to its title once listed. */
+    function openFolder(path, focus) {
+        state.folder = path;
+        state.filesNext = null;
+        closeRename();
+        renderCrumbs();
+        return loadFiles(false).then(function () {
+            if (focus) {
+                $('folder-title').focus();
+            }
+        }).catch(filesError);
+    }
+
+    /* Uploads the chosen files one after another into the folder on view. */
+    function onUpload(ev) {
+        ev.preventDefault();
+        var files = Array.prototype.slice.call($('upload-input').files || []);
+        var folder = state.folder;
+        var headers = $('upload-replace').checked ? {} : {'If-None-Match': '*'};
+        var done = 0;
+        quiet('files');
+        if (files.length === 0) {
+            say($('files-error'), 'Please choose one or more files first.');
+            $('upload-input').focus();
+            return;
+        }
+        function next() {
+            if (done === files.length) {
+                return null;
+            }
+            var f = files[done];
+            say($('files-status'), 'Uploading ' + (done + 1) + ' of ' + files.length + ': ' +
+                f.name + ' (' + formatSize(f.size) + ')…');
+            return api('PUT', filesQuery('/content', folder + f.name), f, headers).then(function () {
+                done++;
+                return next();
+            }, function (e) {
+                if (e.status === 412) {
+                    e.message = 'a file named “' + f.name + '” is here already: tick “Replace ' +
+                        'files of the same name” to replace it';
+                }
+                throw e;
+            });
+        }
+        withBusy($('upload-submit'), Promise.resolve().then(next)).then(function () {
+            $('upload-input').value = '';
+            say($('files-status'), 'Uploaded ' + (files.length === 1 ? files[0].name
+                : files.length + ' files') + '.');
+        }, function (e) {
+            say($('files-status'), done ? 'Uploaded ' + done + ' of ' + files.length + ' files.' : '');
+            filesError(e);
+        }).then(function () {
+            return state.csrf && folder === state.folder ? loadFiles(false) : null;
+        }).catch(filesError);
+    }
+
+    function onMakeFolder(ev) {
+        ev.preventDefault();
+        var name = $('folder-name').value.trim();
+        var why = badName(name);
+        quiet('files');
+        if (why) {
+            say($('files-error'), why);
+            $('folder-name').focus();
+            return;
+        }
+        withBusy($('folder-submit'), api('POST', '/files/folders', {path: state.folder + name + '/'}))
+            .then(function () {
+                $('folder-name').value = '';
+                say($('files-status'), 'Made the folder ' + name + '.');
+                return loadFiles(false);
+            })
+            .catch(filesError);
+    }
+
+    function openRename(f) {
+        quiet('files');
+        state.renaming = f;
+        $('rename-h').textContent = 'Rename “' + f.name + '”';
+        $('rename-name').value = f.name;
+        show($('rename-form'), true);
+        $('rename-name').focus();
+        /* select the name without its extension, as file managers do */
+        var dot = f.type === 'folder' ? -1 : f.name.lastIndexOf('.');
+        $('rename-name').setSelectionRange(0, dot > 0 ? dot : f.name.length);
+    }
+
+    function closeRename() {
+        state.renaming = null;
+        show($('rename-form'), false);
+    }
+
+    /* Closes the rename form unused; the focus goes back to the item's Rename button. */
+    function cancelRename() {
+        var f = state.renaming;
+        closeRename();
+        var row = f && document.querySelector('#file-list li[data-path="' + CSS.escape(f.path) + '"]');
+        (row ? row.querySelector('button[data-action="rename"]') : $('folder-title')).focus();
+    }
+
+    function onRename(ev) {
+        ev.preventDefault();
+        var f = state.renaming;
+        var name = $('rename-name').value.trim();
+        var why = badName(name);
+        quiet('files');
+        if (!f) {
+            return;
+        }
+        if (why) {
+            say($('files-error'), why);
+            $('rename-name').focus();
+            return;
+        }
+        if (name === f.name) {
+            closeRename();
+            return;
+        }
+        var to = parentOf(f.path) + name + (f.type === 'folder' ? '/' : '');
+        withBusy($('rename-submit'), api('POST', '/files/move', {from: f.path, to: to, overwrite: false}))
+            .then(function () {
+                closeRename();
+                say($('files-status'), 'Renamed ' + f.name + ' to ' + name + '.');
+                return loadFiles(false).then(function () {
+                    $('folder-title').focus();
+                });
+            }, function (e) {
+                if (e.status === 412) {
+                    e.message = 'something named “' + name + '” is here already';
+                }
+                throw e;
+            })
+            .catch(filesError);
+    }
+
+    function deleteFile(f) {
+        deleteAfterAsking('files', f.name, (f.type === 'folder'
+            ? 'The folder and everything in it are deleted'
+            : 'The file is deleted') + ' here and on every device that syncs your files.',
+        filesQuery('', f.path), function () {
+            return loadFiles(false);
+        }, 'folder-title');
+    }
+
+    /* ---- jCard and jCal (RFC 7095, RFC 7265) ---------------------------------- */
+
+    /* The first property named NAME of a property list, or null. */
+    function jprop(props, name) {
+        for (var i = 0; i < (props || []).length; i++) {
+            if (props[i][0] === name) {
+                return props[i];
+            }
+        }
+        return null;
+    }
+
+    /* A property's values as text: structured values joined, several values by commas. */
+    function jtext(prop) {
+        if (!prop) {
+            return '';
+        }
+        return prop.slice(3).map(function (v) {
+            if (Array.isArray(v)) {
+                return v.map(function (p) {
+                    return Array.isArray(p) ? p.join(' ') : String(p);
+                }).filter(Boolean).join(' ');
+            }
+            return typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v);
+        }).join(', ');
+    }
+
+    /* ---- contacts ------------------------------------------------------------ */
+
+    var contactsError = showsErrorIn('contacts-error');
+
+    function resetContacts() {
+        state.book = null;
+        clear($('contact-list'));
+        show($('contacts-empty'), false);
+        quiet('contacts');
+        ['contact-name', 'contact-email', 'contact-phone'].forEach(function (id) {
+            $(id).value = '';
+        });
+    }
+
+    function bookPath() {
+        return '/addressbooks/' + encodeURIComponent(state.book) + '/contacts';
+    }
+
+    /* Name, email and phone of a contact from the API ({id, jcard} or {id, error}). */
+    function contactFields(c) {
+        var props = c.jcard ? c.jcard[1] : [];
+        var name = jtext(jprop(props, 'fn')) || jtext(jprop(props, 'n')) ||
+            jtext(jprop(props, 'org'));
+        return {
+            name: name || (c.jcard ? '(no name)' : '(unreadable: ' + (c.error || 'unknown') + ')'),
+            email: jtext(jprop(props, 'email')),
+            phone: jtext(jprop(props, 'tel')).replace(/^tel:/i, '')
+        };
+    }
+
+    function contactItem(c) {
+        var f = contactFields(c);
+        var details = [f.email, f.phone].filter(Boolean).join(' · ');
+        return el('li', {'data-id': c.id},
+            el('span', {className: 'item-name'}, f.name),
+            el('span', {className: 'item-meta'}, details || 'no email address or phone number'),
+            el('span', {className: 'actions'}, actionButton('Delete', f.name, function () {
+                deleteContact(c.id, f.name);
+            })));
+    }
+
+    /*
+     * The collection a section shows: of those in LIST that FITS, the one
+     * every account gets (named ID: "contacts", "personal"), else the first.
+     */
+    function pickCollection(list, id, fits) {
+        var items = (list.items || []).filter(fits);
+        return items.filter(function (x) {
+            return x.id === id;
+        })[0] || items[0] || null;
+    }
+
+    function loadContacts() {
+        var epoch = state.epoch;
+        return api('GET', '/addressbooks').then(function (list) {
+            var book = pickCollection(list, 'contacts', function () {
+                return true;
+            });
+            if (epoch !== state.epoch) {
+                return null;
+            }
+            if (!book) {
+                throw new ApiError(404, '', 'you have no address book yet');
+            }
+            state.book = book.id;
+            $('contacts-book').textContent = 'Your address book “' + (book.displayname || book.id) +
+                '”, the one your phone and computer sync.';
+            return fetchAll(bookPath()).then(function (items) {
+                if (epoch !== state.epoch) {
+                    return;
+                }
+                var ul = $('contact-list');
+                clear(ul);
+                items.map(function (c) {
+                    return {c: c, name: contactFields(c).name.toLocaleLowerCase()};
+                }).sort(function (a, b) {
+                    return a.name.localeCompare(b.name);
+                }).forEach(function (x) {
+                    ul.appendChild(contactItem(x.c));
+                });
+                show($('contacts-empty'), ul.childNodes.length === 0);
+            });
+        }).catch(contactsError);
+    }
+
+    /* A vCard 4 (RFC 6350) in jCard form; TEL as text keeps the number as written. */
+    function makeJCard(name, email, phone) {
+        var props = [['version', {}, 'text', '4.0'], ['uid', {}, 'uri', 'urn:uuid:' + uuid()],
+            ['fn', {}, 'text', name]];
+        if (email) {
+            props.push(['email', {}, 'text', email]);
+        }
+        if (phone) {
+            props.push(['tel', {}, 'text', phone]);
+        }
+        return ['vcard', props];
+    }
+
+    function onAddContact(ev) {
+        ev.preventDefault();
+        var name = $('contact-name').value.trim();
+        var email = $('contact-email').value.trim();
+        var phone = $('contact-phone').value.trim();
+        quiet('contacts');
+        if (!name) {
+            say($('contacts-error'), 'Please give the contact’s name.');
+            $('contact-name').focus();
+            return;
+        }
+        if (!state.book) {
+            say($('contacts-error'), 'Your address book is not loaded: reload the page.');
+            return;
+        }
+        withBusy($('contact-submit'), api('POST', bookPath(), makeJCard(name, email, phone)))
+            .then(function () {
+                ['contact-name', 'contact-email', 'contact-phone'].forEach(function (id) {
+                    $(id).value = '';
+                });
+                say($('contacts-status'), 'Added ' + name + '.');
+                $('contact-name').focus();
+                return loadContacts();
+            })
+            .catch(contactsError);
+    }
+
+    function deleteContact(id, name) {
+        deleteAfterAsking('contacts', name, 'The contact is deleted here and on every device ' +
+            'that syncs this address book.', bookPath() + '/' + encodeURIComponent(id),
+        loadContacts, 'contact-list-h');
+    }
+
+    /* ---- calendar ------------------------------------------------------------ */
+
+    var calendarError = showsErrorIn('calendar-error');
+
+    function pad2(n) {
+        return (n < 10 ? '0' : '') + n;
+    }
+
+    /* The next full hour as the value of an <input type="datetime-local">. */
+    function nextHourLocal() {
+        var d = new Date(Date.now() + 3600000);
+        return d.getFullYear() + '-' + pad2(d.getMonth() + 1) + '-' + pad2(d.getDate()) + 'T' +
+            pad2(d.getHours()) + ':00';
+    }
+
+    function resetCalendar() {
+        state.calendar = null;
+        clear($('event-list'));
+        show($('events-empty'), false);
+        quiet('calendar');
+        $('event-summary').value = '';
+        $('event-start').value = nextHourLocal();
+        $('event-duration').value = 'PT1H';
+    }
+
+    function calendarPath() {
+        return '/calendars/' + encodeURIComponent(state.calendar) + '/events';
+    }
+
+    /* The window listed: from the start of today, CALENDAR_DAYS days. */
+    function calendarWindow() {
+        var start = new Date();
+        start.setHours(0, 0, 0, 0);
+        var end = new Date(start.getTime());
+        end.setDate(end.getDate() + CALENDAR_DAYS);
+        return {start: start, end: end};
+    }
+
+    var FREQ_WORDS = {SECONDLY: 'second', MINUTELY: 'minute', HOURLY: 'hour', DAILY: 'day',
+        WEEKLY: 'week', MONTHLY: 'month', YEARLY: 'year'};
+
+    /* "Repeats every week", "Repeats every 2 months" from a jCal RRULE value. */
+    function describeRule(rule) {
+        var freq = String(rule && rule.freq || '').toUpperCase();
+        var n = Number(rule && rule.interval) || 1;
+        var unit = FREQ_WORDS[freq] || freq.toLowerCase();
+        return 'Repeats every ' + (n > 1 ? n + ' ' + unit + 's' : unit);
+    }
+
+    /*
+     * When a DTSTART starts: {at: a Date to sort by, text: for people}. UTC
+     * times show in the viewer's time zone; times in a named time zone or
+     * floating show as written, with the zone's name.
+     */
+    function startOf(prop) {
+        var v = prop ? String(prop[3]) : '';
+        var m = /^(\d{4})-(\d\d)-(\d\d)(?:T(\d\d):(\d\d)(?::(\d\d))?)?(Z)?$/.exec(v);
+        if (!m) {
+            return {at: new Date(NaN), text: v || '(no start)'};
+        }
+        if (!m[4]) {
+            var day = new Date(+m[1], +m[2] - 1, +m[3]);
+            return {at: day, text: day.toLocaleDateString(undefined, {dateStyle: 'full'}) + ', all day'};
+        }
+        var at = m[7] ? new Date(v)
+            : new Date(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +(m[6] || 0));
+        var tzid = prop[1] && prop[1].tzid;
+        return {at: at, text: at.toLocaleString(undefined, {dateStyle: 'full', timeStyle: 'short'}) +
+            (tzid ? ' (' + tzid + ')' : '')};
+    }
+
+    /*
+     * What the list shows of a calendar object: its event (the main one when
+     * the object also holds changed instances), or null for to-dos and the like.
+     */
+    function eventFields(obj) {
+        var comps = obj.jcal ? obj.jcal[2] || [] : [];
+        var events = comps.filter(function (c) {
+            return c[0] === 'vevent';
+        });
+        var ev = events.filter(function (c) {
+            return !jprop(c[1], 'recurrence-id');
+        })[0] || events[0];
+        if (!ev) {
+            return null;
+        }
+        var rule = jprop(ev[1], 'rrule');
+        var start = startOf(jprop(ev[1], 'dtstart'));
+        return {
+            summary: jtext(jprop(ev[1], 'summary')) || '(no title)',
+            at: start.at,
+            when: rule ? describeRule(rule[3]) + ', since ' + start.text : start.text,
+            recurs: !!rule
+        };
+    }
+
+    function eventItem(obj, f) {
+        return el('li', {'data-id': obj.id},
+            el('span', {className: 'item-name'}, f.summary),
+            el('span', {className: 'item-meta'}, f.when),
+            el('span', {className: 'actions'}, actionButton('Delete', f.summary, function () {
+                deleteEvent(obj.id, f.summary);
+            })));
+    }
+
+    function loadEvents() {
+        var epoch = state.epoch;
+        var w = calendarWindow();
+        return api('GET', '/calendars').then(function (list) {
+            var cal = pickCollection(list, 'personal', function (c) {
+                return !c.components || c.components.indexOf('VEVENT') >= 0;
+            });
+            if (epoch !== state.epoch) {
+                return null;
+            }
+            if (!cal) {
+                throw new ApiError(404, '', 'you have no calendar for events yet');
+            }
+            state.calendar = cal.id;
+            $('calendar-about').textContent = 'The next ' + CALENDAR_DAYS + ' days of your calendar “' +
+                (cal.displayname || cal.id) + '”, the one your phone and computer sync. A repeating ' +
+                'event is listed once, with the day it began and how it repeats.';
+            return fetchAll(calendarPath() + '?start=' + encodeURIComponent(utcStamp(w.start)) +
+                '&end=' + encodeURIComponent(utcStamp(w.end))).then(function (items) {
+                if (epoch !== state.epoch) {
+                    return;
+                }
+                var ul = $('event-list');
+                clear(ul);
+                items.map(function (obj) {
+                    return {obj: obj, f: eventFields(obj)};
+                }).filter(function (x) {
+                    return x.f;
+                }).sort(function (a, b) {
+                    return (a.f.at.getTime() || 0) - (b.f.at.getTime() || 0);
+                }).forEach(function (x) {
+                    ul.appendChild(eventItem(x.obj, x.f));
+                });
+                show($('events-empty'), ul.childNodes.length === 0);
+            });
+        }).catch(calendarError);
+    }
+
+    /* An iCalendar (RFC 5545) object with one VEVENT, in jCal form; times in UTC. */
+    function makeJCal(summary, start, duration) {
+        return ['vcalendar', [['version', {}, 'text', '2.0'], ['prodid', {}, 'text', PRODID]],
+            [['vevent', [
+                ['uid', {}, 'text', uuid()],
+                ['dtstamp', {}, 'date-time', utcStamp(new Date())],
+                ['dtstart', {}, 'date-time', utcStamp(start)],
+                ['duration', {}, 'duration', duration],
+                ['summary', {}, 'text', summary]
+            ], []]]];
+    }
+
+    function onAddEvent(ev) {
+        ev.preventDefault();
+        var summary = $('event-summary').value.trim();
+        /* "2026-01-02T10:00" without an offset is the viewer's local time */
+        var start = new Date($('event-start').value);
+        quiet('calendar');
+        if (!summary) {
+            say($('calendar-error'), 'Please say what the event is.');
+            $('event-summary').focus();
+            return;
+        }
+        if (!$('event-start').value || isNaN(start.getTime())) {
+            say($('calendar-error'), 'Please give the day and time the event starts.');
+            $('event-start').focus();
+            return;
+        }
+        if (!state.calendar) {
+            say($('calendar-error'), 'Your calendar is not loaded: reload the page.');
+            return;
+        }
+        var jcal = makeJCal(summary, start, $('event-duration').value);
+        withBusy($('event-submit'), api('POST', calendarPath(), jcal)).then(function () {
+            var w = calendarWindow();
+            var when = start.toLocaleString(undefined, {dateStyle: 'full', timeStyle: 'short'});
+            $('event-summary').value = '';
+            say($('calendar-status'), 'Added ' + summary + ' on ' + when + '.' +
+                (start < w.start || start >= w.end ? ' It is outside the next ' + CALENDAR_DAYS +
+                    ' days, so it is not listed here.' : ''));
+            $('event-summary').focus();
+            return loadEvents();
+        }).catch(calendarError);
+    }
+
+    function deleteEvent(id, summary) {
+        deleteAfterAsking('calendar', summary, 'The event is deleted here and on every device ' +
+            'that syncs this calendar.', calendarPath() + '/' + encodeURIComponent(id),
+        loadEvents, 'event-list-h');
+    }
+
     /* ---- start --------------------------------------------------------------- */
 
     function start() {
@@ -736,6 +1521,26 @@
             loadMessages(false).catch(mailError);
         });
         $('msg-reply').addEventListener('click', onReply);
+        $('upload-form').addEventListener('submit', onUpload);
+        $('folder-form').addEventListener('submit', onMakeFolder);
+        $('rename-form').addEventListener('submit', onRename);
+        $('rename-cancel').addEventListener('click', cancelRename);
+        $('rename-form').addEventListener('keydown', function (ev) {
+            if (ev.key === 'Escape') {
+                cancelRename();
+            }
+        });
+        $('files-more').addEventListener('click', function () {
+            loadFiles(true).catch(filesError);
+        });
+        $('contact-form').addEventListener('submit', onAddContact);
+        $('event-form').addEventListener('submit', onAddEvent);
+        $('confirm-yes').addEventListener('click', function () {
+            $('confirm-dialog').close('yes');
+        });
+        $('confirm-no').addEventListener('click', function () {
+            $('confirm-dialog').close('no');
+        });
 
         /* A session cookie may survive a reload: GET /me says whether it does
          * (and gives its CSRF token); without one this page starts signed out. */

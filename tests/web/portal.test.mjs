@@ -124,6 +124,13 @@ async function shot(page, name) {
     if (VERBOSE) console.log(`screenshot ${file}`);
 }
 
+// A screenshot of one section of the page.
+async function shotOf(page, selector, name) {
+    const file = path.join(SHOTS, name);
+    await page.locator(selector).screenshot({ path: file });
+    if (VERBOSE) console.log(`screenshot ${file}`);
+}
+
 async function apiJson(method, p, token, body, extra) {
     const headers = { Accept: 'application/json', ...(extra || {}) };
     if (token) headers.Authorization = `Bearer ${token}`;
@@ -168,10 +175,18 @@ async function signOut(page, who) {
             const r = await apiJson('GET', '/me', token);
             return r.status === 401 || `GET /me with the old token answered ${r.status}`;
         }, 5000));
-    await check(`${who}: no mail is left in the page after sign-out`, async () => {
-        const t = await page.evaluate(() => ['messages', 'mailboxes', 'msg-subject', 'msg-text']
+    await check(`${who}: no mail, file, contact or event is left in the page after sign-out`, async () => {
+        const t = await page.evaluate(() => ['messages', 'mailboxes', 'msg-subject', 'msg-text',
+            'file-list', 'file-crumbs', 'contact-list', 'event-list']
             .map((id) => document.getElementById(id).textContent).join(''));
         return t === '' || `left: '${t.slice(0, 100)}'`;
+    });
+    await check(`${who}: the files, contacts and calendar sections are hidden after sign-out`, async () => {
+        const shown = [];
+        for (const id of ['files', 'contacts', 'calendar']) {
+            if (await visible(page, '#' + id)) shown.push(id);
+        }
+        return shown.length === 0 || `still shown: ${shown.join(', ')}`;
     });
     await check(`${who}: addresses show the placeholder again after sign-out`,
         textIs(page, '#connect code[data-key="webdav"]', `${BASE}/dav/files/your-name/`));
@@ -357,6 +372,7 @@ async function bobReads(page, subject, body) {
     if (!ok) return;
     await check('bob: his WebDAV address is filled in',
         textIs(page, '#my-urls code[data-key="webdav"]', `${BASE}/dav/files/bob/`));
+    await bobSeesNothingOfAlice(page);
     await check('bob: nothing of alice\'s session is left on screen', async () => {
         const r = await page.evaluate(() => ({
             status: document.getElementById('mail-status').hidden,
@@ -404,6 +420,395 @@ async function bobReads(page, subject, body) {
         (await page.locator('#messages li:first-child button.message.unread').count()) === 0 &&
         (await page.locator('#messages li:first-child .subject').textContent()) === subject));
     await signOut(page, 'bob');
+}
+
+// ---- files, contacts and calendar ---------------------------------------------------
+
+// A request to the DAV side as a phone or file manager makes it: Basic auth, no cookie.
+async function dav(method, p, user, password, body, headers) {
+    const res = await fetch(BASE + p, {
+        method,
+        headers: {
+            Authorization: 'Basic ' + Buffer.from(`${user}:${password}`).toString('base64'),
+            ...(headers || {}),
+        },
+        body,
+    });
+    const buf = Buffer.from(await res.arrayBuffer());
+    return { status: res.status, buf, text: buf.toString('utf8') };
+}
+
+// iCalendar and vCard lines unfolded (RFC 5545 3.1, RFC 6350 3.2).
+function unfold(t) {
+    return t.replace(/\r\n[ \t]/g, '').replace(/\r\n/g, '\n');
+}
+
+// The row of a listed item by its data attribute.
+function row(list, attr, value) {
+    return `${list} li[${attr}="${value.replace(/["\\]/g, '\\$&')}"]`;
+}
+
+function hasRow(page, list, attr, value, want = true) {
+    return () => eventually(async () => {
+        const n = await page.locator(row(list, attr, value)).count();
+        return (n > 0) === want || `${list} ${want ? 'lacks' : 'still has'} ${attr}=${value}`;
+    });
+}
+
+async function activeId(page) {
+    return page.evaluate(() => document.activeElement && document.activeElement.id);
+}
+
+function focusIs(page, id) {
+    return () => eventually(async () => {
+        const a = await activeId(page);
+        return a === id || `focus is on '${a}', expected '${id}'`;
+    }, 3000);
+}
+
+// Clicks an item's action button and confirms (or cancels) the dialog that asks.
+async function deleteRow(page, selector, confirm, who) {
+    await page.click(`${selector} button[data-action="delete"]`);
+    await check(`${who}: deleting asks first, in a modal dialog`, () => eventually(async () =>
+        (await page.evaluate(() => document.getElementById('confirm-dialog').open)) || 'no dialog'));
+    await check(`${who}: the dialog's focus starts on Cancel`, focusIs(page, 'confirm-no'));
+    if (confirm) await page.click('#confirm-yes');
+    else await page.keyboard.press('Escape');
+    await check(`${who}: the dialog closes`, () => eventually(async () =>
+        !(await page.evaluate(() => document.getElementById('confirm-dialog').open)) || 'still open'));
+}
+
+const FILE_A = 'notes <img src=x onerror="window.__pwned=1"> & é.bin';
+const FILE_B = 'hello.txt';
+const FOLDER = 'Trip 2026';
+const LONG_NAME = 'a-very-long-file-name-without-any-spaces-that-must-wrap-on-a-phone-' +
+    'screen-instead-of-pushing-the-page-sideways.txt';
+
+async function aliceFiles(page, who) {
+    const bytes = Buffer.alloc(70000);
+    for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 7 + (i >> 8)) & 0xff;
+    const hello = Buffer.from('hello from the portal\n');
+
+    await check(`${who}: the Files section is shown`, isVisible(page, '#files'));
+    await check(`${who}: the breadcrumb starts at her files`,
+        textIs(page, '#file-crumbs [aria-current="location"]', 'Your files'));
+    await check(`${who}: a new account has no files`, isVisible(page, '#files-empty'));
+
+    await page.setInputFiles('#upload-input', [
+        { name: FILE_A, mimeType: 'application/octet-stream', buffer: bytes },
+        { name: FILE_B, mimeType: 'text/plain', buffer: hello },
+        { name: LONG_NAME, mimeType: 'text/plain', buffer: hello },
+    ]);
+    await page.click('#upload-submit');
+    await check(`${who}: upload says it is done`, textIs(page, '#files-status', 'Uploaded 3 files.'));
+    await check(`${who}: the uploaded file is listed`, hasRow(page, '#file-list', 'data-path', '/' + FILE_A));
+    await check(`${who}: the second one too`, hasRow(page, '#file-list', 'data-path', '/' + FILE_B));
+    await check(`${who}: its name is shown as text, with its size`, textHas(page,
+        row('#file-list', 'data-path', '/' + FILE_A), `${FILE_A}68 KB`));
+    await check(`${who}: markup in a file name made no elements and ran nothing`, async () => {
+        const r = await page.evaluate(() => ({
+            els: document.querySelectorAll('#file-list .item-name *, #file-list .item-meta *').length,
+            pwned: window.__pwned === 1,
+        }));
+        return (r.els === 0 && !r.pwned) || JSON.stringify(r);
+    });
+    await check(`${who}: the upload is the very file WebDAV serves`, async () => {
+        const r = await dav('GET', `/dav/files/${who}/${encodeURIComponent(FILE_A)}`, who, ALICE_PW);
+        return (r.status === 200 && r.buf.equals(bytes)) || `WebDAV GET ${r.status}, ${r.buf.length} bytes`;
+    });
+
+    // the same name again: refused unless replacing is asked for
+    await page.setInputFiles('#upload-input', [{ name: FILE_B, mimeType: 'text/plain',
+        buffer: Buffer.from('second version\n') }]);
+    await page.click('#upload-submit');
+    await check(`${who}: uploading over an existing file is refused by default`,
+        textHas(page, '#files-error', 'is here already'));
+    await check(`${who}: the refused upload changed nothing`, async () => {
+        const r = await dav('GET', `/dav/files/${who}/${FILE_B}`, who, ALICE_PW);
+        return r.buf.equals(hello) || `now '${r.text}'`;
+    });
+    await page.check('#upload-replace');
+    await page.click('#upload-submit');
+    await check(`${who}: with "replace" ticked it is replaced`, textIs(page, '#files-status', `Uploaded ${FILE_B}.`));
+    await check(`${who}: the replacement is stored`, () => eventually(async () => {
+        const r = await dav('GET', `/dav/files/${who}/${FILE_B}`, who, ALICE_PW);
+        return r.text === 'second version\n' || `now '${r.text}'`;
+    }));
+
+    // download: the bytes come back exactly, as a download, not shown in the page
+    const url = page.url();
+    const [dl] = await Promise.all([
+        page.waitForEvent('download', { timeout: WAIT_MS }),
+        page.click(`${row('#file-list', 'data-path', '/' + FILE_A)} button[data-action="download"]`),
+    ]);
+    // (chromium replaces the characters file systems refuse, such as < > ")
+    await check(`${who}: the download is named after the file`, () =>
+        dl.suggestedFilename() === FILE_A.replace(/[<>:"/\\|?*]/g, '_') || `named '${dl.suggestedFilename()}'`);
+    await check(`${who}: the downloaded bytes are the uploaded ones`, async () => {
+        const got = fs.readFileSync(await dl.path());
+        return got.equals(bytes) || `${got.length} bytes, differ from the ${bytes.length} uploaded`;
+    });
+    await check(`${who}: downloading left the page where it was`, () => page.url() === url ||
+        `page went to ${page.url()}`);
+
+    // a folder, opened, filled, and left through the breadcrumb
+    await page.fill('#folder-name', FOLDER);
+    await page.click('#folder-submit');
+    await check(`${who}: making a folder says so`, textIs(page, '#files-status', `Made the folder ${FOLDER}.`));
+    await check(`${who}: the folder is listed`, hasRow(page, '#file-list', 'data-path', `/${FOLDER}/`));
+    await page.click(`${row('#file-list', 'data-path', `/${FOLDER}/`)} .item-name`);
+    await check(`${who}: the folder opens, named in the breadcrumb`,
+        textIs(page, '#file-crumbs [aria-current="location"]', FOLDER));
+    await check(`${who}: opening a folder moves the focus to its title`, focusIs(page, 'folder-title'));
+    await check(`${who}: the new folder is empty`, isVisible(page, '#files-empty'));
+    await page.setInputFiles('#upload-input', [{ name: 'inside.txt', mimeType: 'text/plain', buffer: hello }]);
+    await page.click('#upload-submit');
+    await check(`${who}: an upload goes into the folder on view`,
+        hasRow(page, '#file-list', 'data-path', `/${FOLDER}/inside.txt`));
+    await check(`${who}: WebDAV has it in that folder`, async () => {
+        const r = await dav('GET', `/dav/files/${who}/${encodeURIComponent(FOLDER)}/inside.txt`, who, ALICE_PW);
+        return r.status === 200 || `WebDAV GET ${r.status}`;
+    });
+    await page.click('#file-crumbs button:has-text("Your files")');
+    await check(`${who}: the breadcrumb leads back to the top`,
+        textIs(page, '#file-crumbs [aria-current="location"]', 'Your files'));
+    await check(`${who}: the top lists the folder again`, hasRow(page, '#file-list', 'data-path', `/${FOLDER}/`));
+
+    await page.setViewportSize({ width: 390, height: 844 });
+    await check(`${who}: on a phone-sized screen the file list fits (long names wrap)`, () => eventually(async () => {
+        const w = await page.evaluate(() => document.documentElement.scrollWidth);
+        return w <= 390 || `page is ${w} px wide`;
+    }, 3000));
+    await shotOf(page, '#files', '08-alice-files-phone.png');
+    await page.setViewportSize({ width: 1100, height: 900 });
+
+    // rename, with the keyboard; Escape closes the form unused
+    const renameB = `${row('#file-list', 'data-path', '/' + FILE_B)} button[data-action="rename"]`;
+    await page.focus(renameB);
+    await page.keyboard.press('Enter');
+    await check(`${who}: the rename form opens with the focus in it`, focusIs(page, 'rename-name'));
+    await page.keyboard.press('Escape');
+    await check(`${who}: Escape closes the rename form`, isVisible(page, '#rename-form', false));
+    await check(`${who}: and gives the focus back to the Rename button`, async () =>
+        (await page.evaluate(() => document.activeElement.getAttribute('data-action'))) === 'rename' ||
+        `focus on ${await activeId(page)}`);
+    await page.keyboard.press('Enter');
+    await check(`${who}: the rename form opens again from the keyboard`, focusIs(page, 'rename-name'));
+    await check(`${who}: it holds the current name`, async () =>
+        (await page.inputValue('#rename-name')) === FILE_B || `holds '${await page.inputValue('#rename-name')}'`);
+    await page.fill('#rename-name', FILE_A);
+    await page.keyboard.press('Enter');
+    await check(`${who}: renaming onto an existing name is refused`, textHas(page, '#files-error', 'is here already'));
+    await page.fill('#rename-name', 'renamed.txt');
+    await page.keyboard.press('Enter');
+    await check(`${who}: renaming says so`, textIs(page, '#files-status', `Renamed ${FILE_B} to renamed.txt.`));
+    await check(`${who}: the new name is listed`, hasRow(page, '#file-list', 'data-path', '/renamed.txt'));
+    await check(`${who}: the old name is gone`, hasRow(page, '#file-list', 'data-path', '/' + FILE_B, false));
+    await check(`${who}: WebDAV sees the rename`, async () => {
+        const a = await dav('GET', `/dav/files/${who}/renamed.txt`, who, ALICE_PW);
+        const b = await dav('GET', `/dav/files/${who}/${FILE_B}`, who, ALICE_PW);
+        return (a.status === 200 && a.text === 'second version\n' && b.status === 404) ||
+            `new ${a.status}, old ${b.status}`;
+    });
+    await shotOf(page, '#files', '09-alice-files.png');
+
+    // delete: cancelled first, then confirmed
+    const renamed = row('#file-list', 'data-path', '/renamed.txt');
+    await deleteRow(page, renamed, false, `${who} (files, cancel)`);
+    await check(`${who}: a cancelled delete keeps the file`, async () =>
+        (await dav('GET', `/dav/files/${who}/renamed.txt`, who, ALICE_PW)).status === 200);
+    await deleteRow(page, renamed, true, `${who} (files)`);
+    await check(`${who}: a confirmed delete removes it from the list`,
+        hasRow(page, '#file-list', 'data-path', '/renamed.txt', false));
+    await check(`${who}: and from WebDAV`, async () => {
+        const r = await dav('GET', `/dav/files/${who}/renamed.txt`, who, ALICE_PW);
+        return r.status === 404 || `WebDAV GET ${r.status}`;
+    });
+    await deleteRow(page, row('#file-list', 'data-path', `/${FOLDER}/`), true, `${who} (folder)`);
+    await check(`${who}: a deleted folder goes with its contents`, () => eventually(async () => {
+        const r = await dav('GET', `/dav/files/${who}/${encodeURIComponent(FOLDER)}/inside.txt`, who, ALICE_PW);
+        return r.status === 404 || `WebDAV GET ${r.status}`;
+    }));
+    await check(`${who}: the folder left the list`, hasRow(page, '#file-list', 'data-path', `/${FOLDER}/`, false));
+}
+
+const CONTACT = { name: 'Zoë <i>Example</i>', email: 'zoe@example.org', phone: '+49 171 555 0100' };
+const PHONE_CONTACT_UID = 'phone-made-contact-1';
+
+async function aliceContacts(page, who) {
+    await check(`${who}: the Contacts section is shown`, isVisible(page, '#contacts'));
+    await page.fill('#contact-name', CONTACT.name);
+    await page.fill('#contact-email', CONTACT.email);
+    await page.fill('#contact-phone', CONTACT.phone);
+    await page.click('#contact-submit');
+    await check(`${who}: adding a contact says so`, textIs(page, '#contacts-status', `Added ${CONTACT.name}.`));
+    const item = '#contact-list li:has(.item-name:text-is("' + CONTACT.name + '"))';
+    await check(`${who}: the contact is listed with email and phone`,
+        textHas(page, item, `${CONTACT.email} · ${CONTACT.phone}`));
+    await check(`${who}: markup in a contact's name made no elements`, async () =>
+        (await page.locator('#contact-list .item-name *').count()) === 0);
+    const id = await page.getAttribute(item, 'data-id', { timeout: 2000 }).catch(() => null);
+    await check(`${who}: the contact is a vCard a phone gets over CardDAV`, async () => {
+        if (!id) return 'no data-id on the listed contact';
+        const r = await dav('GET', `/dav/addressbooks/${who}/contacts/${encodeURIComponent(id)}`, who, ALICE_PW);
+        const t = unfold(r.text);
+        const want = ['BEGIN:VCARD', `FN:${CONTACT.name}`, `EMAIL:${CONTACT.email}`, `TEL:${CONTACT.phone}`, 'UID:'];
+        const missing = want.filter((w) => !t.includes(w));
+        return (r.status === 200 && missing.length === 0) ||
+            `CardDAV GET ${r.status}, lacks ${missing.join(', ')}: ${t.slice(0, 200)}`;
+    });
+    await check(`${who}: a CardDAV addressbook-query finds it by email`, async () => {
+        const body = '<?xml version="1.0" encoding="utf-8"?>' +
+            '<C:addressbook-query xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:carddav">' +
+            '<D:prop><D:getetag/><C:address-data/></D:prop>' +
+            '<C:filter><C:prop-filter name="EMAIL"><C:text-match match-type="equals">' + CONTACT.email +
+            '</C:text-match></C:prop-filter></C:filter></C:addressbook-query>';
+        const r = await dav('REPORT', `/dav/addressbooks/${who}/contacts/`, who, ALICE_PW, body,
+            { 'Content-Type': 'application/xml', Depth: '1' });
+        return (r.status === 207 && r.text.includes(id) && r.text.includes('Example')) ||
+            `REPORT ${r.status}: ${r.text.slice(0, 200)}`;
+    });
+    // and the other way: what a phone stores shows in the portal
+    const vcard = ['BEGIN:VCARD', 'VERSION:3.0', `UID:${PHONE_CONTACT_UID}`, 'FN:Phone Person',
+        'N:Person;Phone;;;', 'TEL;TYPE=CELL:+1 555 0199', 'END:VCARD', ''].join('\r\n');
+    const put = await dav('PUT', `/dav/addressbooks/${who}/contacts/${PHONE_CONTACT_UID}.vcf`, who, ALICE_PW,
+        vcard, { 'Content-Type': 'text/vcard; charset=utf-8' });
+    await check(`${who}: a phone stores a contact over CardDAV`, () => put.status === 201 || `PUT ${put.status}`);
+    await page.reload({ waitUntil: 'load' });
+    await check(`${who}: the phone's contact shows in the portal`,
+        textHas(page, row('#contact-list', 'data-id', `${PHONE_CONTACT_UID}.vcf`), 'Phone Person+1 555 0199'));
+    await check(`${who}: contacts are listed by name`, async () => {
+        const names = await page.locator('#contact-list .item-name').allTextContents();
+        return names.join('|') === ['Phone Person', CONTACT.name].join('|') || `order: ${names.join(' | ')}`;
+    });
+    await shotOf(page, '#contacts', '10-alice-contacts.png');
+    await deleteRow(page, row('#contact-list', 'data-id', `${PHONE_CONTACT_UID}.vcf`), true, `${who} (contacts)`);
+    await check(`${who}: the deleted contact leaves the list`,
+        hasRow(page, '#contact-list', 'data-id', `${PHONE_CONTACT_UID}.vcf`, false));
+    await check(`${who}: and the phone no longer gets it`, async () => {
+        const r = await dav('GET', `/dav/addressbooks/${who}/contacts/${PHONE_CONTACT_UID}.vcf`, who, ALICE_PW);
+        return r.status === 404 || `CardDAV GET ${r.status}`;
+    });
+    await check(`${who}: after a delete the focus is on the list's heading`, focusIs(page, 'contact-list-h'));
+}
+
+// A CalDAV calendar-query REPORT over [start, end) (iCalendar UTC times).
+async function calendarQuery(who, start, end) {
+    const body = '<?xml version="1.0" encoding="utf-8"?>' +
+        '<C:calendar-query xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav">' +
+        '<D:prop><D:getetag/><C:calendar-data/></D:prop><C:filter><C:comp-filter name="VCALENDAR">' +
+        `<C:comp-filter name="VEVENT"><C:time-range start="${start}" end="${end}"/></C:comp-filter>` +
+        '</C:comp-filter></C:filter></C:calendar-query>';
+    return dav('REPORT', `/dav/calendars/${who}/personal/`, who, ALICE_PW, body,
+        { 'Content-Type': 'application/xml', Depth: '1' });
+}
+
+function icalUtc(d) {
+    return d.toISOString().replace(/\.\d{3}Z$/, 'Z').replace(/[-:]/g, '');
+}
+
+async function aliceCalendar(page, who) {
+    const summary = 'Dentist <b>not bold</b>';
+    await check(`${who}: the Calendar section is shown`, isVisible(page, '#calendar'));
+    await check(`${who}: the start is filled in with a time to change`, async () =>
+        /^\d{4}-\d\d-\d\dT\d\d:00$/.test(await page.inputValue('#event-start')) || 'empty');
+    // 10:30 local time (Europe/Berlin in this context), three days from now
+    const when = await page.evaluate(() => {
+        const d = new Date();
+        d.setDate(d.getDate() + 3);
+        d.setHours(10, 30, 0, 0);
+        const p = (n) => String(n).padStart(2, '0');
+        return { local: `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T10:30`, utc: d.toISOString() };
+    });
+    await page.fill('#event-summary', summary);
+    await page.fill('#event-start', when.local);
+    await page.selectOption('#event-duration', 'PT1H30M');
+    await page.click('#event-submit');
+    await check(`${who}: adding an event says so`, textHas(page, '#calendar-status', `Added ${summary} on `));
+    const item = '#event-list li:has(.item-name:text-is("' + summary + '"))';
+    await check(`${who}: the event is listed`, isVisible(page, item));
+    const id = await page.getAttribute(item, 'data-id', { timeout: 2000 }).catch(() => null);
+    const start = new Date(when.utc);
+    await check(`${who}: the event is an iCalendar VEVENT a phone gets over CalDAV, at the instant meant`, async () => {
+        if (!id) return 'no data-id on the listed event';
+        const r = await dav('GET', `/dav/calendars/${who}/personal/${encodeURIComponent(id)}`, who, ALICE_PW);
+        const t = unfold(r.text);
+        const want = ['BEGIN:VEVENT', `SUMMARY:${summary}`, `DTSTART:${icalUtc(start)}`, 'DURATION:PT1H30M',
+            'UID:', 'DTSTAMP:'];
+        const missing = want.filter((w) => !t.includes(w));
+        return (r.status === 200 && missing.length === 0) ||
+            `CalDAV GET ${r.status}, lacks ${missing.join(', ')}: ${t.slice(0, 300)}`;
+    });
+    await check(`${who}: local 10:30 was converted to UTC (the page's zone is Europe/Berlin)`, () =>
+        !when.utc.includes('T10:30') || `stored as ${when.utc}`);
+    await check(`${who}: a CalDAV time-range REPORT over its hour finds it`, async () => {
+        const r = await calendarQuery(who, icalUtc(new Date(start.getTime() + 3600e3)),
+            icalUtc(new Date(start.getTime() + 2 * 3600e3)));
+        return (r.status === 207 && r.text.includes('Dentist')) || `REPORT ${r.status}: ${r.text.slice(0, 200)}`;
+    });
+    await check(`${who}: one after its end does not`, async () => {
+        const r = await calendarQuery(who, icalUtc(new Date(start.getTime() + 2 * 3600e3)),
+            icalUtc(new Date(start.getTime() + 3 * 3600e3)));
+        return (r.status === 207 && !r.text.includes('Dentist')) || `REPORT ${r.status}: ${r.text.slice(0, 200)}`;
+    });
+
+    // events a phone made: a weekly one that began before, one beyond the 30 days
+    const ics = (uid, title, dtstart, extra) => ['BEGIN:VCALENDAR', 'VERSION:2.0', 'PRODID:-//test//EN',
+        'BEGIN:VEVENT', `UID:${uid}`, 'DTSTAMP:20260101T000000Z', `DTSTART:${dtstart}`, 'DURATION:PT1H',
+        `SUMMARY:${title}`, ...extra, 'END:VEVENT', 'END:VCALENDAR', ''].join('\r\n');
+    const past = new Date(Date.now() - 10 * 86400e3);
+    const far = new Date(Date.now() + 45 * 86400e3);
+    for (const [uid, title, d, extra] of [['weekly-1', 'Choir practice', past, ['RRULE:FREQ=WEEKLY']],
+        ['far-1', 'Far away', far, []]]) {
+        const r = await dav('PUT', `/dav/calendars/${who}/personal/${uid}.ics`, who, ALICE_PW,
+            ics(uid, title, icalUtc(d), extra), { 'Content-Type': 'text/calendar; charset=utf-8' });
+        await check(`${who}: a phone stores '${title}' over CalDAV`, () => r.status === 201 || `PUT ${r.status}`);
+    }
+    await page.reload({ waitUntil: 'load' });
+    await check(`${who}: a weekly event that began earlier is listed once, saying it repeats`, () =>
+        eventually(async () => {
+            const rows = await page.locator(row('#event-list', 'data-id', 'weekly-1.ics')).allTextContents();
+            return (rows.length === 1 && rows[0].includes('Choir practice') && rows[0].includes('Repeats every week')) ||
+                `rows: ${JSON.stringify(rows)}`;
+        }));
+    await check(`${who}: an event beyond the next 30 days is not listed`,
+        hasRow(page, '#event-list', 'data-id', 'far-1.ics', false));
+    await check(`${who}: the portal's event is still listed after a reload`, isVisible(page, item));
+    await shotOf(page, '#calendar', '11-alice-calendar.png');
+    await deleteRow(page, item, true, `${who} (calendar)`);
+    await check(`${who}: the deleted event leaves the list`, () => eventually(async () =>
+        (await page.locator(item).count()) === 0 || 'still listed'));
+    await check(`${who}: and CalDAV no longer has it`, async () => {
+        const r = await dav('GET', `/dav/calendars/${who}/personal/${encodeURIComponent(id || 'x')}`, who, ALICE_PW);
+        return r.status === 404 || `CalDAV GET ${r.status}`;
+    });
+}
+
+// alice signs in again and works with her files, contacts and calendar.
+async function aliceOrganises(page) {
+    await signIn(page, 'alice', ALICE_PW);
+    if (!(await check('alice: signed in again', textIs(page, '#me-user', 'alice')))) return;
+    await aliceFiles(page, 'alice');
+    await aliceContacts(page, 'alice');
+    await aliceCalendar(page, 'alice');
+    await signOut(page, 'alice');
+}
+
+// What bob's portal must not show: anything of alice's.
+async function bobSeesNothingOfAlice(page) {
+    await check('bob: his Files section is shown', isVisible(page, '#files'));
+    await check('bob: his files are empty: none of alice\'s', isVisible(page, '#files-empty'));
+    await check('bob: his contacts are empty: none of alice\'s', isVisible(page, '#contacts-empty'));
+    await check('bob: his calendar is empty: none of alice\'s', isVisible(page, '#events-empty'));
+    await check('bob: no name of alice\'s files or contacts is anywhere in his page', async () => {
+        const t = await page.evaluate(() => document.body.textContent);
+        const seen = [FILE_A, LONG_NAME, CONTACT.name, CONTACT.email, 'Choir practice'].filter((s) => t.includes(s));
+        return seen.length === 0 || `seen: ${seen.join(', ')}`;
+    });
+    await check('bob: CardDAV refuses him alice\'s address book', async () => {
+        const r = await dav('PROPFIND', '/dav/addressbooks/alice/contacts/', 'bob', BOB_PW, undefined, { Depth: '1' });
+        return (r.status === 403 || r.status === 404) || `PROPFIND ${r.status}`;
+    });
 }
 
 // The sign-up form, with the policy switched to invite through the admin API.
@@ -483,11 +888,20 @@ async function main() {
     try {
         await withoutJavaScript(browser);
 
-        const ctx = await browser.newContext({ viewport: { width: 1100, height: 900 } });
+        // a time zone away from UTC: the calendar must store the instant the user meant
+        const ctx = await browser.newContext({ viewport: { width: 1100, height: 900 },
+            timezoneId: 'Europe/Berlin', acceptDownloads: true });
         ctx.setDefaultTimeout(WAIT_MS);
         const page = await ctx.newPage();
         const problems = [];
         const foreign = [];
+        // CSP violations as the page sees them (chromium also logs them as console errors)
+        await page.exposeFunction('__mgCspViolation', (v) => problems.push(`CSP violation: ${v}`));
+        await page.addInitScript(() => {
+            document.addEventListener('securitypolicyviolation', (e) => {
+                window.__mgCspViolation(`${e.violatedDirective} ${e.blockedURI}`);
+            });
+        });
         page.on('pageerror', (e) => problems.push(`page error: ${firstLine(e)}`));
         page.on('console', (m) => {
             // a 401 from the API is logged by chromium as a failed resource: that is expected
@@ -508,6 +922,7 @@ async function main() {
         if (await landing(page, node)) {
             await wrongPassword(page);
             if (await aliceSends(page, subject, body)) {
+                await aliceOrganises(page);
                 await bobReads(page, subject, body);
             }
             if (ADMIN_USER) await signUp(page);

@@ -2,8 +2,9 @@
 # test_portal.sh - the welcome portal (web/) in headless Debian chromium, driven
 # by playwright-core (tests/web/portal.test.mjs), against the real server: the
 # landing page with the node's name and DAV addresses, a refused sign-in, alice
-# signing in and mailing bob, bob reading it, sign-up by invite, and the page
-# without JavaScript.
+# signing in and mailing bob, alice's files, contacts and calendar (checked over
+# WebDAV, CardDAV and CalDAV), bob reading the mail and seeing none of alice's
+# things, sign-up by invite, and the page without JavaScript.
 #
 #   bash tests/web/test_portal.sh /path/to/meshgate
 #
