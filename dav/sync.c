@@ -8,23 +8,24 @@
  * version is newer than T minus a safety window. In a cluster, writes
  * coordinated by two nodes can become visible out of HLC order (up to the
  * write timeout plus the clock drift the HLC tolerates), so the window is
- * DAV_SYNC_WINDOW_CLUSTER_MS there; a cluster of one stamps and commits each
+ * DHT_CLUSTER_REORDER_MS there; a cluster of one stamps and commits each
  * partition's writes in order under its single writer (dht/engine.c), so
  * nothing is ever missed with no window. A change reported twice is harmless:
  * clients compare ETags (RFC 6578 3.5 allows it).
  *
  * An empty token lists every member (RFC 6578 3.4). A token that was never
  * issued for this collection (malformed, or newer than its current version)
- * gets 403 with DAV:valid-sync-token, and the client starts over.
+ * gets 403 with DAV:valid-sync-token, and the client starts over; so does a
+ * token older than the store's purge floor, once tombstones of deletions
+ * after it were purged (dht_changes_since_complete): a client that stayed
+ * away longer than the tombstone grace period syncs in full instead of
+ * missing deletions. Tokens come from dht_partition_hlc, which stays above
+ * the floor, so the full sync's token is good again.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "dav_private.h"
-
-/* dht/hlc.h HLC_MAX_DRIFT_MS (60 s) + the default peer write timeout (3 s)
- * + margin. */
-#define DAV_SYNC_WINDOW_CLUSTER_MS 65000u
 
 struct sync {
     struct dav_req *r;
@@ -212,8 +213,7 @@ int dav_sync_collection(struct dav_req *r, xmlNode *root)
                                    "unknown sync token: sync again from an empty token");
             goto out;
         }
-        uint64_t window =
-            dht_is_clustered(r->m->d) ? (uint64_t)DAV_SYNC_WINDOW_CLUSTER_MS << 16 : 0;
+        uint64_t window = dht_is_clustered(r->m->d) ? (uint64_t)DHT_CLUSTER_REORDER_MS << 16 : 0;
         from = since > window ? since - window : 0;
     }
     if (dav_ms_begin(&out)) {
@@ -227,11 +227,17 @@ int dav_sync_collection(struct dav_req *r, xmlNode *root)
     s.max_hlc = cur;
     s.limit = limit;
     if (token[0])
-        rc = dht_changes_since(r->m->d, pkey.data, from, sync_row, &s);
+        rc = dht_changes_since_complete(r->m->d, pkey.data, from, sync_row, &s);
     else
         rc = dht_scan(r->m->d, pkey.data, NULL, 0, sync_row, &s);
     if (s.err)
         rc = s.err;
+    if (rc == MG_ECONFLICT) {
+        rc = dav_respond_error(r->req, 403, "valid-sync-token", NULL,
+                               "deletions since this token are no longer kept: sync again "
+                               "from an empty token");
+        goto out;
+    }
     if (rc < 0) {
         rc = dav_respond_store_error(r, rc);
         goto out;

@@ -23,6 +23,18 @@
  * would take copies it does not own (for its next handoff to drop again),
  * and a handoff could count as delivered to a node that does not keep it.
  * Background transfers use the long bulk timeout (cluster_bulk_timeout).
+ *
+ * Tombstones are purged here (DESIGN.md, "Deletes"): one older than the
+ * grace period, seen when the round started, goes once this round showed
+ * every other owner of its partition holding it or something newer: their
+ * bucket or partition digests equalled ours, or a sync of the partition
+ * with them completed (after which they hold at least our versions, or
+ * nothing for a key whose tombstone they purged already). An owner that is
+ * down, or a sync that failed, keeps the tombstones of its partitions.
+ * Digests include tombstones until they are purged; a replica that purged
+ * first differs from the others for a round or two, and drops the purged
+ * tombstone when it is offered again (engine.c, purge floor), so purging
+ * converges instead of copying tombstones back and forth.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -37,10 +49,18 @@
 #define AE_SYNC_REPLY_MAX (4u << 20) /* bytes of rows in one sync answer */
 #define AE_SYNC_ROUNDS 256           /* sync exchanges per partition per round */
 #define AE_PUSH_BATCH_BYTES (1u << 20)
+#define AE_PURGE_MAX 16384 /* purge candidates gathered per round */
 
 struct part {
     char *pkey;
     uint8_t digest[32];
+};
+
+/* A tombstone old enough to purge, as the round's snapshot saw it. */
+struct purge_cand {
+    size_t part; /* index in parts.v */
+    char *rkey;
+    struct dht_version v;
 };
 
 struct parts {
@@ -50,6 +70,10 @@ struct parts {
     crypto_generichash_state st;
     int open;
     int err;
+    /* purge candidates: tombstones below horizon (0: none gathered) */
+    uint64_t horizon;
+    struct purge_cand *cands;
+    size_t ncands;
 };
 
 static void parts_release(struct parts *p)
@@ -57,7 +81,30 @@ static void parts_release(struct parts *p)
     for (size_t i = 0; i < p->n; i++)
         free(p->v[i].pkey);
     free(p->v);
+    for (size_t i = 0; i < p->ncands; i++)
+        free(p->cands[i].rkey);
+    free(p->cands);
     memset(p, 0, sizeof(*p));
+}
+
+/* Keeps an old tombstone of the current partition as a purge candidate. */
+static int parts_candidate(struct parts *p, const char *rkey, const struct dht_version *v)
+{
+    if (p->ncands >= AE_PURGE_MAX)
+        return 0; /* the rest in a later round */
+    if (!p->cands) {
+        p->cands = calloc(AE_PURGE_MAX, sizeof(*p->cands));
+        if (!p->cands)
+            return MG_ENOMEM;
+    }
+    struct purge_cand *pc = &p->cands[p->ncands];
+    pc->rkey = strdup(rkey);
+    if (!pc->rkey)
+        return MG_ENOMEM;
+    pc->part = p->n - 1;
+    pc->v = *v;
+    p->ncands++;
+    return 0;
 }
 
 static void parts_close_current(struct parts *p)
@@ -101,12 +148,17 @@ static int parts_row(void *ctx, const char *pkey, const char *rkey, const struct
     crypto_generichash_update(&p->st, (const unsigned char *)rkey, strlen(rkey) + 1);
     crypto_generichash_update(&p->st, meta, sizeof(meta));
     crypto_generichash_update(&p->st, hash, DHT_HASH_LEN);
+    if (tomb && v->hlc < p->horizon)
+        return parts_candidate(p, rkey, v);
     return 0;
 }
 
-static int collect_parts(struct dht *d, struct parts *p)
+/* The digest of every partition this node holds; with horizon set, also
+ * the tombstones older than it (purge candidates). */
+static int collect_parts(struct dht *d, uint64_t horizon, struct parts *p)
 {
     memset(p, 0, sizeof(*p));
+    p->horizon = horizon;
     int rc = dht_local_meta(d, NULL, parts_row, p);
     parts_close_current(p);
     if (rc)
@@ -238,7 +290,8 @@ static int push_rows(struct cluster *c, const char *addr, const char *pkey, char
 
 /* Makes addr's copy of pkey and ours equal: both directions, or only ours
  * to theirs (push_only). Returns 0 when done, MG_EUNAVAIL when the peer did
- * not answer. *copied counts rows copied. */
+ * not answer or AE_SYNC_ROUNDS exchanges did not finish. *copied counts
+ * rows copied. */
 static int sync_partition(struct cluster *c, const char *addr, const char *pkey, int push_only,
                           size_t *copied)
 {
@@ -302,7 +355,7 @@ static int sync_partition(struct cluster *c, const char *addr, const char *pkey,
         if (!more)
             return 0;
     }
-    return 0;
+    return MG_EUNAVAIL; /* not done: the rest in the next round */
 }
 
 /* The answering side of a partition sync. Request: pkey, count, count *
@@ -477,7 +530,7 @@ int ae_answer_buckets(struct cluster *c, uint64_t from, const void *payload, siz
         status = 400;
         goto out;
     }
-    if (collect_parts(c->d, &p))
+    if (collect_parts(c->d, 0, &p))
         goto out;
     shared = calloc(p.n ? p.n : 1, 1);
     if (!shared)
@@ -534,8 +587,11 @@ static struct part *find_part(struct parts *p, const char *pkey)
     return NULL;
 }
 
-/* One exchange with peer (id, addr) over the partitions we share. */
-static size_t ae_with(struct cluster *c, uint64_t id, const char *addr, struct parts *p)
+/* One exchange with peer (id, addr) over the partitions we share. Sets bit
+ * in covered[i] for each partition i the peer was shown to hold our
+ * versions of (equal digests, or a completed sync). */
+static size_t ae_with(struct cluster *c, uint64_t id, const char *addr, struct parts *p,
+                      uint64_t bit, uint64_t *covered)
 {
     size_t copied = 0;
     char *shared = calloc(p->n ? p->n : 1, 1);
@@ -564,6 +620,9 @@ static size_t ae_with(struct cluster *c, uint64_t id, const char *addr, struct p
         if (b < AE_BUCKETS)
             diff[b] = 1;
     }
+    for (size_t i = 0; !r.err && i < p->n; i++)
+        if (shared[i] && !diff[bucket_of(p->v[i].pkey)])
+            covered[i] |= bit;
     uint32_t np = wire_get_u32(&r);
     for (uint32_t i = 0; i < np && !r.err && !atomic_load(&c->stop); i++) {
         wire_get_str(&r, pkey, sizeof(pkey));
@@ -573,19 +632,24 @@ static size_t ae_with(struct cluster *c, uint64_t id, const char *addr, struct p
         struct part *mp = find_part(p, pkey);
         if (mp)
             seen[mp - p->v] = 1;
-        if (mp && memcmp(mp->digest, dg, 32) == 0)
+        if (mp && memcmp(mp->digest, dg, 32) == 0) {
+            if (shared[mp - p->v])
+                covered[mp - p->v] |= bit;
             continue;
+        }
         /* Only what both own in our view too: while views of the ring
          * differ (a join spreading), taking a partition we do not own would
          * only make a copy for the next handoff to drop. */
         if (mp ? !shared[mp - p->v] : !owners_hold(c, pkey, c->self_id, id))
             continue;
-        sync_partition(c, addr, pkey, 0, &copied);
+        if (sync_partition(c, addr, pkey, 0, &copied) == 0 && mp)
+            covered[mp - p->v] |= bit;
     }
     /* Ours in differing buckets that the peer does not have at all. */
     for (size_t i = 0; !r.err && i < p->n && !atomic_load(&c->stop); i++)
-        if (shared[i] && !seen[i] && diff[bucket_of(p->v[i].pkey)])
-            sync_partition(c, addr, p->v[i].pkey, 0, &copied);
+        if (shared[i] && !seen[i] && diff[bucket_of(p->v[i].pkey)] &&
+            sync_partition(c, addr, p->v[i].pkey, 0, &copied) == 0)
+            covered[i] |= bit;
 out:
     free(shared);
     free(mine);
@@ -675,11 +739,60 @@ static size_t handoff(struct cluster *c, struct parts *p)
         /* Every owner acknowledged a full sync of at least what the snapshot
          * holds: those versions may go. A row written here since (a
          * coordinator with an older ring) stays until the next round. */
-        if (all_ok && dht_local_purge_many(c->d, p->v[i].pkey, snap.rkeys, snap.v, snap.n) == 0)
+        if (all_ok && dht_local_purge_many(c->d, p->v[i].pkey, snap.rkeys, snap.v, snap.n) == 0 &&
+            dht_local_forget_floor(c->d, p->v[i].pkey) == 0)
             log_debug("handed off partition pkey=%s rows=%zu", p->v[i].pkey, snap.n);
         snap_release(&snap);
     }
     return moved;
+}
+
+/* 1 when this node owns partition part and every other owner is one of
+ * the round's peers ids[] whose bit is set in covered. */
+static int all_owners_covered(struct cluster *c, const char *pkey, const uint64_t *ids, size_t n,
+                              uint64_t covered)
+{
+    struct replica_set rs;
+    int mine = 0;
+    if (cluster_replicas(c, pkey, 0, &rs))
+        return 0;
+    for (size_t k = 0; k < rs.npref; k++) {
+        if (rs.r_[k].self) {
+            mine = 1;
+            continue;
+        }
+        size_t i = 0;
+        while (i < n && ids[i] != rs.r_[k].id)
+            i++;
+        if (i == n || !(covered & (UINT64_C(1) << i)))
+            return 0;
+    }
+    return mine;
+}
+
+/* Purges the round's candidates of every partition all of whose owners
+ * were covered. Returns the number of tombstones purged. */
+static size_t purge_confirmed(struct cluster *c, const struct parts *p, const uint64_t *ids,
+                              size_t n, const uint64_t *covered)
+{
+    size_t total = 0;
+    char **rkeys = calloc(p->ncands ? p->ncands : 1, sizeof(*rkeys));
+    struct dht_version *vs = calloc(p->ncands ? p->ncands : 1, sizeof(*vs));
+    for (size_t i = 0; rkeys && vs && i < p->ncands && !atomic_load(&c->stop);) {
+        size_t part = p->cands[i].part, k = 0;
+        /* Candidates come in partition order: one partition's run at a time. */
+        for (; i < p->ncands && p->cands[i].part == part; i++, k++) {
+            rkeys[k] = p->cands[i].rkey;
+            vs[k] = p->cands[i].v;
+        }
+        size_t got = 0;
+        if (all_owners_covered(c, p->v[part].pkey, ids, n, covered[part]) &&
+            dht_local_purge_tombstones(c->d, p->v[part].pkey, rkeys, vs, k, &got) == 0)
+            total += got;
+    }
+    free(rkeys);
+    free(vs);
+    return total;
 }
 
 size_t ae_round(struct cluster *c)
@@ -699,18 +812,22 @@ size_t ae_round(struct cluster *c)
         n++;
     }
     pthread_mutex_unlock(&c->lock);
-    if (collect_parts(c->d, &p))
+    if (collect_parts(c->d, dht_engine_purge_horizon(c->d), &p))
         return 0;
-    for (size_t i = 0; i < n && !atomic_load(&c->stop); i++)
-        copied += ae_with(c, ids[i], addrs[i], &p);
+    uint64_t *covered = calloc(p.n ? p.n : 1, sizeof(*covered));
+    for (size_t i = 0; covered && i < n && !atomic_load(&c->stop); i++)
+        copied += ae_with(c, ids[i], addrs[i], &p, UINT64_C(1) << i, covered);
+    size_t purged = covered ? purge_confirmed(c, &p, ids, n, covered) : 0;
+    free(covered);
     size_t moved = handoff(c, &p);
     parts_release(&p);
     atomic_fetch_add(&c->ae_rounds, 1);
     atomic_fetch_add(&c->ae_rows, copied);
     atomic_fetch_add(&c->handoff_rows, moved);
     atomic_store(&c->last_ae_ms, mg_now_ms());
-    if (copied || moved)
-        log_info("anti-entropy round peers=%zu rows_copied=%zu rows_handed_off=%zu ms=%llu", n,
-                 copied, moved, (unsigned long long)(mg_mono_ms() - t0));
+    if (copied || moved || purged)
+        log_info("anti-entropy round peers=%zu rows_copied=%zu rows_handed_off=%zu "
+                 "tombstones_purged=%zu ms=%llu",
+                 n, copied, moved, purged, (unsigned long long)(mg_mono_ms() - t0));
     return copied + moved;
 }

@@ -19,6 +19,7 @@
 #include <sodium.h>
 
 #include "cluster.h"
+#include "discovery.h"
 #include "engine.h"
 #include "hlc.h"
 #include "identity.h"
@@ -584,8 +585,8 @@ int cluster_seal(struct cluster *c, uint8_t type, const void *bind, size_t bind_
                         len, out, nonce_out);
 }
 
-int cluster_admit(struct cluster *c, const void *msg, size_t len, const char *via,
-                  struct seal_header *h, struct buf *out)
+int cluster_check(struct cluster *c, const void *msg, size_t len, const char *via,
+                  struct seal_header *h, struct buf *out, const char **why_out)
 {
     const char *why = NULL;
     int rc = seal_open(c->peer_key, msg, len, NULL, 0, h, out);
@@ -621,11 +622,21 @@ int cluster_admit(struct cluster *c, const void *msg, size_t len, const char *vi
         why = "clock too far ahead";
         rc = MG_EINVAL;
     }
+    if (rc)
+        buf_reset(out);
+    *why_out = why;
+    return rc;
+}
+
+int cluster_admit(struct cluster *c, const void *msg, size_t len, const char *via,
+                  struct seal_header *h, struct buf *out)
+{
+    const char *why = NULL;
+    int rc = cluster_check(c, msg, len, via, h, out, &why);
     if (rc) {
         atomic_fetch_add(&c->refused, 1);
         log_warn("peer message refused via=%s sender=%016llx type=%u reason=\"%s\"", via,
                  (unsigned long long)h->sender, (unsigned)h->type, why);
-        buf_reset(out);
     }
     return rc;
 }
@@ -771,6 +782,11 @@ out:
     buf_release(&p);
     buf_release(&reply);
     return rc;
+}
+
+int cluster_contact(struct cluster *c, const char *addr)
+{
+    return join_through(c, addr, PEER_JOIN, 0);
 }
 
 static void sleep_ms(unsigned ms)
@@ -1027,6 +1043,8 @@ int cluster_open(struct dht *d, const struct dht_options *opts, struct cluster *
             return MG_EINVAL;
         }
     } else if (!opts->join_token) {
+        if (opts->discover && opts->listen_addr)
+            log_warn("discovery is on but this node is in no cluster: give --token to join one");
         free(path);
         return 0; /* a cluster of one */
     }
@@ -1117,8 +1135,13 @@ int cluster_open(struct dht *d, const struct dht_options *opts, struct cluster *
     pthread_mutex_unlock(&c->lock);
 
     if (c->serving) {
+        if (fresh && !seed[0] && opts->discover) {
+            rc = disco_find_seed(c, opts->discovery_group, DISCO_SEED_WAIT_MS, seed);
+            if (rc)
+                goto out;
+        }
         if (fresh && !seed[0]) {
-            log_err("the join token carries no address: give --join HOST:PORT");
+            log_err("the join token carries no address: give --join HOST:PORT or --discover");
             rc = MG_EINVAL;
             goto out;
         }
@@ -1134,6 +1157,8 @@ int cluster_open(struct dht *d, const struct dht_options *opts, struct cluster *
         }
         state_save(c);
         rc = swim_start(c, &c->swim);
+        if (!rc && opts->discover)
+            rc = disco_start(c, opts->discovery_group, &c->disco);
         if (rc)
             goto out;
         if (pthread_create(&c->maint, NULL, maint_main, c) != 0) {
@@ -1172,6 +1197,7 @@ void cluster_close(struct cluster *c)
         pthread_join(c->maint, NULL);
     if (c->ae_started)
         pthread_join(c->ae, NULL);
+    disco_stop(c->disco);
     swim_stop(c->swim);
     if (c->serving && c->cluster_key && c->dirty)
         state_save(c);
@@ -1283,7 +1309,13 @@ static int status_local(struct cluster *c, struct buf *out, int running)
     json_object_set_new(o, "handoff_rows", json_integer((json_int_t)c->handoff_rows));
     json_object_set_new(o, "hints_replayed", json_integer((json_int_t)c->hints_replayed));
     json_object_set_new(o, "refused_messages", json_integer((json_int_t)c->refused));
+    struct dht_engine_stats es;
+    dht_engine_stats(c->d, &es);
+    json_object_set_new(o, "tombstones_purged", json_integer((json_int_t)es.tombstones_purged));
+    json_object_set_new(o, "stale_rows_dropped", json_integer((json_int_t)es.stale_rows_dropped));
+    json_object_set_new(o, "conflict_copies", json_integer((json_int_t)es.conflict_copies));
     json_object_set_new(o, "local_health", json_integer(c->swim ? swim_health(c->swim) : 0));
+    disco_status_json(c->disco, o);
 
     struct {
         uint64_t id;

@@ -53,13 +53,25 @@ enum peer_type {
     PEER_STATUS = 11,
     PEER_REMOVE = 12,
     PEER_LEAVE = 13,
-    PEER_HTTP_MAX = 13,
+    PEER_APPLY_BASED = 14, /* APPLY whose entries each end with their base version */
+    PEER_HTTP_MAX = 14,
     /* gossip over UDP */
     SWIM_PING = 0x40,
     SWIM_ACK = 0x41,
     SWIM_PING_REQ = 0x42,
+    /* LAN discovery over multicast (discovery.c) */
+    DISCO_BEACON = 0x48,
+    DISCO_SOLICIT = 0x49,
     PEER_REPLY_BIT = 0x80
 };
+
+/* PEER_APPLY_BASED: bytes of the base (hlc, node) after each entry's row. */
+#define PEER_BASE_LEN 16
+/* First byte of a SCAN/CHANGES answer. PURGED (CHANGES): the replica purged
+ * tombstones newer than the `since` asked (its purge floor is above it);
+ * coordinators from before it ignore the bit. */
+#define PEER_PAGE_MORE 0x01
+#define PEER_PAGE_PURGED 0x02
 
 /* The name of an HTTP peer message type in /.mesh/v1/<name>, or NULL. */
 const char *peer_type_name(int type);
@@ -149,6 +161,7 @@ struct cluster {
     struct replay_window *replay;
     struct peer_pool *pool;
     struct swim *swim;
+    struct disco *disco; /* LAN discovery (discovery.h); NULL when off */
     struct repair_queue *repairs;
 
     pthread_t maint; /* membership push-pull, hints, read repairs, state file */
@@ -212,11 +225,19 @@ int cluster_bulk_timeout(const struct cluster *c);
  * (bad tag), MG_EEXIST (replayed) — refusals are logged and counted. */
 int cluster_admit(struct cluster *c, const void *msg, size_t len, const char *via,
                   struct seal_header *h, struct buf *out);
+/* cluster_admit's checks without counting or logging: *why names the
+ * refusal. For callers that account for refusals themselves (discovery:
+ * another cluster's beacons on the LAN are not an attack on this one). */
+int cluster_check(struct cluster *c, const void *msg, size_t len, const char *via,
+                  struct seal_header *h, struct buf *out, const char **why);
 /* Seals a message from this node with the current clock. */
 int cluster_seal(struct cluster *c, uint8_t type, const void *bind, size_t bind_len,
                  const void *payload, size_t len, struct buf *out,
                  uint8_t nonce_out[SEAL_NONCE_LEN]);
 
+/* Joins through the member at addr (PEER_JOIN): it learns this node, this
+ * node adopts its member table. Returns 0, MG_EDENIED or MG_EUNAVAIL. */
+int cluster_contact(struct cluster *c, const char *addr);
 /* Encodes the member table (id, addr, zone, incarnation, state). */
 int cluster_encode_members(struct cluster *c, struct buf *out);
 /* Persists the member table if it changed. */
@@ -279,8 +300,10 @@ int coord_delete(struct cluster *c, const char *pkey, const char *rkey,
                  const struct dht_cond *cond);
 int coord_scan(struct cluster *c, const char *pkey, const char *after, size_t limit, dht_row_fn fn,
                void *ctx);
-int coord_changes_since(struct cluster *c, const char *pkey, uint64_t since, dht_row_fn fn,
-                        void *ctx);
+/* complete: MG_ECONFLICT when a replica read purged tombstones newer than
+ * since (dht_changes_since_complete). */
+int coord_changes_since(struct cluster *c, const char *pkey, uint64_t since, int complete,
+                        dht_row_fn fn, void *ctx);
 int coord_partition_hlc(struct cluster *c, const char *pkey, uint64_t *out);
 /* Writes row (with its own version) to the replicas of pkey: W acks needed,
  * hints kept for the others. Returns 0 or MG_EUNAVAIL. */

@@ -12,7 +12,9 @@
  *
  * Conditional writes check the precondition against a quorum read of the
  * versions only, then write a version newer than the one read
- * (DESIGN.md, "Conditional writes").
+ * (DESIGN.md, "Conditional writes"). The version read travels with the
+ * write as its base (PEER_APPLY_BASED), so that a replica meeting two racing
+ * writes keeps the loser as a conflict copy (engine.h, dht_apply_item).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -273,8 +275,35 @@ static int check_cond(const struct dht_cond *cond, int have, const struct dht_ro
     return MG_EINVAL;
 }
 
-int coord_replicate(struct cluster *c, const char *pkey, const char *rkey,
-                    const struct dht_row *row)
+/* Sends to replicas that answered 404 to PEER_APPLY_BASED (a node from
+ * before it) the same write as a plain PEER_APPLY: the payload without its
+ * base. They store the row, without judging conflicts. */
+static void apply_unbased(struct cluster *c, struct peer_req *reqs, size_t nreq, size_t need,
+                          int timeout)
+{
+    struct peer_req old[CLUSTER_MAX_REPLICAS];
+    size_t map[CLUSTER_MAX_REPLICAS], n = 0;
+    memset(old, 0, sizeof(old));
+    for (size_t k = 0; k < nreq; k++) {
+        if (reqs[k].status != 404 || reqs[k].type != PEER_APPLY_BASED)
+            continue;
+        old[n] = reqs[k];
+        buf_init(&old[n].reply);
+        old[n].type = PEER_APPLY;
+        old[n].len -= PEER_BASE_LEN;
+        map[n++] = k;
+    }
+    if (!n)
+        return;
+    peer_call_all(c, old, n, need, timeout, COORD_GRACE_MS);
+    for (size_t k = 0; k < n; k++)
+        reqs[map[k]].status = old[k].status;
+    peer_req_release(old, n);
+}
+
+/* coord_replicate, for a write based on version base (NULL: unconditional). */
+static int replicate(struct cluster *c, const char *pkey, const char *rkey,
+                     const struct dht_row *row, const struct dht_version *base)
 {
     struct replica_set rs;
     struct peer_req reqs[CLUSTER_MAX_REPLICAS];
@@ -293,13 +322,22 @@ int coord_replicate(struct cluster *c, const char *pkey, const char *rkey,
         rc = wire_str(&payload, rkey);
     if (!rc)
         rc = wire_row(&payload, row);
+    /* The base comes last: without it the payload is a plain APPLY. */
+    if (!rc && base)
+        rc = wire_u64(&payload, base->hlc);
+    if (!rc && base)
+        rc = wire_u64(&payload, base->node);
     if (rc)
         goto out;
     for (size_t i = 0; i < rs.npref; i++) {
         const struct replica *r = &rs.r_[i];
         if (r->self) {
-            int applied;
-            if (dht_engine_apply(c->d, pkey, rkey, row, &applied) == 0)
+            struct dht_apply_item it = {.pkey = pkey, .rkey = rkey, .row = *row};
+            if (base) {
+                it.has_base = 1;
+                it.base = *base;
+            }
+            if (dht_engine_apply_batch(c->d, &it, 1) == 0)
                 acks++;
             else
                 log_err("local replica write failed pkey=%s", pkey);
@@ -311,7 +349,7 @@ int coord_replicate(struct cluster *c, const char *pkey, const char *rkey,
         }
         snprintf(reqs[nreq].addr, sizeof(reqs[nreq].addr), "%s", r->addr);
         reqs[nreq].expect_id = r->id;
-        reqs[nreq].type = PEER_APPLY;
+        reqs[nreq].type = base ? PEER_APPLY_BASED : PEER_APPLY;
         reqs[nreq].payload = payload.data;
         reqs[nreq].len = payload.len;
         ids[nreq++] = r->id;
@@ -325,6 +363,8 @@ int coord_replicate(struct cluster *c, const char *pkey, const char *rkey,
         if (row->value_len > COORD_BIG_VALUE)
             timeout *= COORD_BIG_TIMEOUT_FACTOR;
         peer_call_all(c, reqs, nreq, need, timeout, COORD_GRACE_MS);
+        if (base)
+            apply_unbased(c, reqs, nreq, need, timeout);
         for (size_t k = 0; k < nreq; k++) {
             if (reqs[k].status == 200)
                 acks++;
@@ -342,6 +382,12 @@ out:
     return rc;
 }
 
+int coord_replicate(struct cluster *c, const char *pkey, const char *rkey,
+                    const struct dht_row *row)
+{
+    return replicate(c, pkey, rkey, row, NULL);
+}
+
 int coord_put(struct cluster *c, const char *pkey, const char *rkey, const void *value, size_t len,
               const uint8_t hash[DHT_HASH_LEN], const struct dht_cond *cond,
               struct dht_version *out_version)
@@ -353,27 +399,29 @@ int coord_put(struct cluster *c, const char *pkey, const char *rkey, const void 
     if (pkey[0] == CLUSTER_LOCAL_PREFIX)
         return MG_EINVAL;
     struct hlc *clock = dht_engine_clock(c->d);
-    uint64_t floor = 0;
-    if (cond && cond->kind != DHT_COND_NONE) {
+    struct dht_version base = {0, 0};
+    int based = cond && cond->kind != DHT_COND_NONE;
+    if (based) {
         struct dht_row cur;
         int have;
         int rc = read_row(c, pkey, rkey, 1, &cur, &have);
         if (rc)
             return rc;
         rc = check_cond(cond, have, &cur);
-        floor = have ? cur.version.hlc : 0;
+        if (have)
+            base = cur.version;
         dht_row_release(&cur);
         if (rc)
             return rc;
     }
     struct dht_row row;
     memset(&row, 0, sizeof(row));
-    row.version.hlc = hlc_now_above(clock, floor);
+    row.version.hlc = hlc_now_above(clock, base.hlc);
     row.version.node = c->self_id;
     memcpy(row.hash, hash, DHT_HASH_LEN);
     row.value = (void *)(value ? value : "");
     row.value_len = len;
-    int rc = coord_replicate(c, pkey, rkey, &row);
+    int rc = replicate(c, pkey, rkey, &row, based ? &base : NULL);
     if (!rc && out_version)
         *out_version = row.version;
     return rc;
@@ -394,17 +442,19 @@ int coord_delete(struct cluster *c, const char *pkey, const char *rkey, const st
         rc = check_cond(cond, have, &cur);
     if (!rc && (!have || cur.tombstone))
         rc = MG_ENOTFOUND;
-    uint64_t floor = have ? cur.version.hlc : 0;
+    /* A delete always read what it deletes: based on it, so that a write
+     * racing it is kept as a conflict copy rather than deleted unseen. */
+    struct dht_version base = cur.version;
     dht_row_release(&cur);
     if (rc)
         return rc;
     struct dht_row t;
     memset(&t, 0, sizeof(t));
-    t.version.hlc = hlc_now_above(dht_engine_clock(c->d), floor);
+    t.version.hlc = hlc_now_above(dht_engine_clock(c->d), base.hlc);
     t.version.node = c->self_id;
     t.tombstone = 1;
     t.value = "";
-    return coord_replicate(c, pkey, rkey, &t);
+    return replicate(c, pkey, rkey, &t, &base);
 }
 
 /* ---- partition reads ---------------------------------------------------------- */
@@ -418,6 +468,7 @@ struct page {
     struct prow *rows;
     size_t n, cap;
     int more;
+    int purged; /* CHANGES: the replica purged tombstones newer than `since` */
 };
 
 static void page_release(struct page *p)
@@ -458,7 +509,9 @@ static int parse_page(const struct buf *reply, struct page *p)
     struct wire_reader r;
     char rkey[DHT_KEY_MAX + 1];
     wire_reader_init(&r, reply->data, reply->len);
-    p->more = wire_get_u8(&r);
+    uint8_t flags = wire_get_u8(&r);
+    p->more = (flags & PEER_PAGE_MORE) != 0;
+    p->purged = (flags & PEER_PAGE_PURGED) != 0;
     uint32_t n = wire_get_u32(&r);
     for (uint32_t i = 0; i < n && !r.err; i++) {
         struct dht_row row;
@@ -714,8 +767,8 @@ int coord_scan(struct cluster *c, const char *pkey, const char *after, size_t li
     return rc;
 }
 
-int coord_changes_since(struct cluster *c, const char *pkey, uint64_t since, dht_row_fn fn,
-                        void *ctx)
+int coord_changes_since(struct cluster *c, const char *pkey, uint64_t since, int complete,
+                        dht_row_fn fn, void *ctx)
 {
     struct replica_set rs;
     int use[CLUSTER_MAX_REPLICAS + CLUSTER_FALLBACK_EXTRA];
@@ -725,11 +778,16 @@ int coord_changes_since(struct cluster *c, const char *pkey, uint64_t since, dht
     int rc = choose_sources(c, pkey, &rs, use, &only_self);
     if (rc)
         return rc;
+    if (only_self && complete)
+        return dht_local_changes_complete(c->d, pkey, since, fn, ctx);
     if (only_self)
         return dht_local_changes_since(c->d, pkey, since, fn, ctx);
     struct page pages[CLUSTER_MAX_REPLICAS + CLUSTER_FALLBACK_EXTRA];
     memset(pages, 0, sizeof(pages));
     rc = fetch_pages(c, &rs, use, pkey, NULL, 1, since, pages);
+    for (size_t i = 0; !rc && complete && i < rs.n; i++)
+        if (use[i] && pages[i].purged)
+            rc = MG_ECONFLICT;
     struct prow **all = NULL;
     size_t n = 0, total = 0;
     for (size_t i = 0; i < rs.n; i++)

@@ -15,9 +15,11 @@
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include <sodium.h>
 #include <sqlite3.h>
@@ -30,11 +32,16 @@
 #define DHT_DEFAULT_READERS 8
 #define DHT_MAX_READERS 256
 #define DHT_BUSY_TIMEOUT_MS 10000
-#define DHT_SCHEMA_VERSION 1
+#define DHT_SCHEMA_VERSION 2 /* 2: rows carry the base of a conditional write */
 #define DHT_DB_FILE "store.db"
 /* Rows written per transaction by the batch functions: one commit for many
  * rows, yet the write lock is let go now and then for client writes. */
 #define DHT_APPLY_TXN_ROWS 256
+/* Tombstones one purge pass of a cluster of one reads at a time. */
+#define DHT_PURGE_BATCH 4096
+/* A cluster of one purges every grace/4, within these bounds. */
+#define DHT_PURGE_EVERY_MIN_MS 100u
+#define DHT_PURGE_EVERY_MAX_MS 3600000u
 
 /* Columns every row-returning statement starts its row with, in this order. */
 #define ROW_COLS "hlc, node, tomb, hash, value"
@@ -48,6 +55,8 @@ enum reader_stmt {
     RS_SCAN_ANY,
     RS_META_PART,
     RS_META_ALL,
+    RS_FLOOR,
+    RS_OLD_TOMBS,
     RS_COUNT
 };
 
@@ -59,7 +68,10 @@ static const char *const reader_sql[RS_COUNT] = {
                       " WHERE pkey = ?1 AND rkey > ?2 AND tomb = 0 ORDER BY rkey LIMIT ?3",
     [RS_CHANGES] = "SELECT " ROW_COLS ", rkey FROM rows"
                    " WHERE pkey = ?1 AND hlc > ?2 ORDER BY hlc, node",
-    [RS_PARTITION_HLC] = "SELECT max(hlc) FROM rows WHERE pkey = ?1",
+    /* Never below the purge floor: a ctag must not go back to a value a
+     * client saw before a deletion whose tombstone has since been purged. */
+    [RS_PARTITION_HLC] = "SELECT max(coalesce((SELECT max(hlc) FROM rows WHERE pkey = ?1), 0),"
+                         " coalesce((SELECT hlc FROM purged WHERE pkey = ?1), 0))",
     /* Replicas answer a coordinator's scan with tombstones too, so that a
      * newer tombstone on one replica hides an older live row on another. */
     [RS_SCAN_ANY] = "SELECT " ROW_COLS ", rkey FROM rows"
@@ -69,6 +81,11 @@ static const char *const reader_sql[RS_COUNT] = {
     [RS_META_PART] = "SELECT pkey, rkey, hlc, node, tomb, hash FROM rows WHERE pkey = ?1"
                      " ORDER BY rkey",
     [RS_META_ALL] = "SELECT pkey, rkey, hlc, node, tomb, hash FROM rows ORDER BY pkey, rkey",
+    [RS_FLOOR] = "SELECT hlc FROM purged WHERE pkey = ?1",
+    /* Node-local bookkeeping ('~') is never replicated: nothing to wait for. */
+    [RS_OLD_TOMBS] = "SELECT pkey, rkey, hlc, node, tomb, hash FROM rows"
+                     " WHERE tomb = 1 AND hlc < ?1 AND substr(pkey, 1, 1) <> '~'"
+                     " ORDER BY pkey, rkey LIMIT ?2",
 };
 
 enum writer_stmt {
@@ -79,6 +96,11 @@ enum writer_stmt {
     WS_PARTITION_HLC,
     WS_UPSERT,
     WS_PURGE,
+    WS_PURGE_TOMB,
+    WS_GET_VALUE,
+    WS_FLOOR,
+    WS_FLOOR_RAISE,
+    WS_FLOOR_FORGET,
     WS_COUNT
 };
 
@@ -86,21 +108,42 @@ static const char *const writer_sql[WS_COUNT] = {
     [WS_BEGIN] = "BEGIN IMMEDIATE",
     [WS_COMMIT] = "COMMIT",
     [WS_ROLLBACK] = "ROLLBACK",
-    [WS_GET] = "SELECT hlc, node, tomb, hash FROM rows WHERE pkey = ?1 AND rkey = ?2",
+    [WS_GET] = "SELECT hlc, node, tomb, hash, base_hlc, base_node FROM rows"
+               " WHERE pkey = ?1 AND rkey = ?2",
     [WS_PARTITION_HLC] = "SELECT max(hlc) FROM rows WHERE pkey = ?1",
-    [WS_UPSERT] = ("INSERT OR REPLACE INTO rows (pkey, rkey, hlc, node, tomb, hash, value)"
-                   " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"),
+    [WS_UPSERT] = ("INSERT OR REPLACE INTO rows"
+                   " (pkey, rkey, hlc, node, tomb, hash, value, base_hlc, base_node)"
+                   " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"),
     [WS_PURGE] = "DELETE FROM rows WHERE pkey = ?1 AND rkey = ?2 AND hlc = ?3 AND node = ?4",
+    [WS_PURGE_TOMB] = "DELETE FROM rows WHERE pkey = ?1 AND rkey = ?2 AND hlc = ?3 AND node = ?4"
+                      " AND tomb = 1",
+    [WS_GET_VALUE] = "SELECT value FROM rows WHERE pkey = ?1 AND rkey = ?2",
+    [WS_FLOOR] = "SELECT hlc FROM purged WHERE pkey = ?1",
+    [WS_FLOOR_RAISE] = "INSERT INTO purged (pkey, hlc) VALUES (?1, ?2)"
+                       " ON CONFLICT (pkey) DO UPDATE SET hlc = max(hlc, excluded.hlc)",
+    [WS_FLOOR_FORGET] = "DELETE FROM purged WHERE pkey = ?1",
 };
 
 /* The index serves dht_changes_since (range on hlc, ordered by (hlc, node))
- * and dht_partition_hlc (max hlc). */
+ * and dht_partition_hlc (max hlc). base_hlc/base_node: the version a
+ * conditional write was based on (NULL: none), node-local, never compared. */
 static const char schema_sql[] =
     "CREATE TABLE IF NOT EXISTS rows ("
     " pkey TEXT NOT NULL, rkey TEXT NOT NULL, hlc INTEGER NOT NULL, node INTEGER NOT NULL,"
     " tomb INTEGER NOT NULL, hash BLOB NOT NULL, value BLOB NOT NULL,"
+    " base_hlc INTEGER, base_node INTEGER,"
     " PRIMARY KEY (pkey, rkey)) WITHOUT ROWID;"
     "CREATE INDEX IF NOT EXISTS rows_pkey_hlc ON rows (pkey, hlc, node);";
+
+/* Schema 1 had no base columns. */
+static const char schema_v2_sql[] = "ALTER TABLE rows ADD COLUMN base_hlc INTEGER;"
+                                    "ALTER TABLE rows ADD COLUMN base_node INTEGER;";
+
+/* Tombstones by age, for the purge; each partition's purge floor. */
+static const char schema_purge_sql[] =
+    "CREATE INDEX IF NOT EXISTS rows_tomb ON rows (hlc) WHERE tomb = 1;"
+    "CREATE TABLE IF NOT EXISTS purged (pkey TEXT PRIMARY KEY, hlc INTEGER NOT NULL)"
+    " WITHOUT ROWID;";
 
 struct reader {
     sqlite3 *db;
@@ -127,6 +170,13 @@ struct dht {
 
     struct dht_chunk_cache *chunks;
     struct cluster *cluster; /* NULL: a cluster of one (no network) */
+
+    uint64_t grace_ms;                  /* tombstone grace period */
+    int purges;                         /* a cluster of one purges: opened by `serve` */
+    atomic_uint_fast64_t next_purge_ms; /* cluster of one: monotonic ms of the next pass */
+    atomic_uint_fast64_t purged;
+    atomic_uint_fast64_t stale_dropped;
+    atomic_uint_fast64_t conflicts;
 };
 
 /* Readers the calling thread holds (over all stores). A scan callback that
@@ -135,6 +185,8 @@ struct dht {
 static _Thread_local int tls_readers_held;
 
 static const uint8_t zero_hash[DHT_HASH_LEN];
+
+static void purge_if_due(struct dht *d);
 
 /* ---- small helpers ------------------------------------------------------ */
 
@@ -393,9 +445,14 @@ static int writer_open(struct dht *d)
         if (!rc && version > DHT_SCHEMA_VERSION) {
             log_err("store was written by a newer meshgate path=%s schema=%d", d->db_path, version);
             rc = MG_EINVAL;
-        } else if (!rc && version == 0) {
-            rc = db_exec(d->wdb, "PRAGMA user_version = 1");
+        } else if (!rc && version < DHT_SCHEMA_VERSION) {
+            if (version == 1)
+                rc = db_exec(d->wdb, schema_v2_sql);
+            if (!rc)
+                rc = db_exec(d->wdb, "PRAGMA user_version = 2");
         }
+        if (!rc)
+            rc = db_exec(d->wdb, schema_purge_sql);
     }
     if (rc) {
         db_exec(d->wdb, "ROLLBACK");
@@ -425,6 +482,11 @@ int dht_open(const struct dht_options *opts, struct dht **out)
 
     struct buf path;
     buf_init(&path);
+    d->grace_ms =
+        opts->tombstone_grace_ms ? opts->tombstone_grace_ms : DHT_TOMBSTONE_GRACE_DEFAULT_MS;
+    /* Only the serving process knows the configured grace period; a CLI
+     * command opening the same store leaves tombstones alone. */
+    d->purges = opts->listen_addr != NULL;
     d->data_dir = strdup(opts->data_dir);
     if (!d->data_dir || buf_printf(&path, "%s/%s", opts->data_dir, DHT_DB_FILE)) {
         rc = MG_ENOMEM;
@@ -473,6 +535,7 @@ int dht_open(const struct dht_options *opts, struct dht **out)
     rc = cluster_open(d, opts, &d->cluster);
     if (rc)
         goto out;
+    purge_if_due(d);
     *out = d;
 out:
     buf_release(&path);
@@ -708,6 +771,8 @@ struct current {
     int live;   /* exists and not a tombstone */
     struct dht_version version;
     uint8_t hash[DHT_HASH_LEN];
+    int has_base; /* the stored write was conditional: base is what it read */
+    struct dht_version base;
     uint64_t partition_hlc; /* highest hlc in the row's partition */
 };
 
@@ -753,6 +818,9 @@ static int read_current(struct dht *d, const char *pkey, const char *rkey, struc
         const void *h = sqlite3_column_blob(st, 3);
         if (h && sqlite3_column_bytes(st, 3) == DHT_HASH_LEN)
             memcpy(cur->hash, h, DHT_HASH_LEN);
+        cur->has_base = sqlite3_column_type(st, 4) != SQLITE_NULL;
+        cur->base.hlc = (uint64_t)sqlite3_column_int64(st, 4);
+        cur->base.node = node_from_db(sqlite3_column_int64(st, 5));
     } else if (s != SQLITE_DONE) {
         log_err("store read failed pkey=%s err=%s", pkey, sqlite3_errmsg(d->wdb));
         rc = MG_EIO;
@@ -805,8 +873,10 @@ static int check_cond(const struct dht_cond *cond, const struct current *cur)
     return MG_EINVAL;
 }
 
+/* Stores a row; base (may be NULL) is the version a conditional write read. */
 static int write_row(struct dht *d, const char *pkey, const char *rkey, const struct dht_version *v,
-                     int tomb, const uint8_t hash[DHT_HASH_LEN], const void *value, size_t len)
+                     int tomb, const uint8_t hash[DHT_HASH_LEN], const void *value, size_t len,
+                     const struct dht_version *base)
 {
     sqlite3_stmt *st = d->ws[WS_UPSERT];
     sqlite3_bind_text(st, 1, pkey, -1, SQLITE_STATIC);
@@ -817,6 +887,10 @@ static int write_row(struct dht *d, const char *pkey, const char *rkey, const st
     sqlite3_bind_blob(st, 6, hash, DHT_HASH_LEN, SQLITE_STATIC);
     /* A NULL pointer would bind SQL NULL; the column holds an empty blob instead. */
     sqlite3_bind_blob(st, 7, len ? value : "", (int)len, SQLITE_STATIC);
+    if (base) {
+        sqlite3_bind_int64(st, 8, (sqlite3_int64)base->hlc);
+        sqlite3_bind_int64(st, 9, node_to_db(base->node));
+    }
     int rc = writer_step(d, WS_UPSERT);
     sqlite3_clear_bindings(st);
     return rc;
@@ -845,13 +919,14 @@ int dht_local_put_hashed(struct dht *d, const char *pkey, const char *rkey, cons
         rc = check_cond(cond, &cur);
     if (!rc) {
         v = local_version(d, &cur);
-        rc = write_row(d, pkey, rkey, &v, 0, hash, value, len);
+        rc = write_row(d, pkey, rkey, &v, 0, hash, value, len, NULL);
     }
     rc = writer_finish(d, rc);
 out:
     pthread_mutex_unlock(&d->write_lock);
     if (!rc && out_version)
         *out_version = v;
+    purge_if_due(d);
     return rc;
 }
 
@@ -889,11 +964,12 @@ int dht_local_delete(struct dht *d, const char *pkey, const char *rkey, const st
         rc = MG_ENOTFOUND;
     if (!rc) {
         struct dht_version v = local_version(d, &cur);
-        rc = write_row(d, pkey, rkey, &v, 1, zero_hash, NULL, 0);
+        rc = write_row(d, pkey, rkey, &v, 1, zero_hash, NULL, 0, NULL);
     }
     rc = writer_finish(d, rc);
 out:
     pthread_mutex_unlock(&d->write_lock);
+    purge_if_due(d);
     return rc;
 }
 
@@ -915,20 +991,124 @@ static int check_applied_row(const char *pkey, const char *rkey, const struct dh
     return sodium_memcmp(hash, row->hash, DHT_HASH_LEN) != 0 ? MG_EINVAL : 0;
 }
 
-/* Writes a checked row if it is newer than the stored one. Inside a write
- * transaction. *wrote is set to 1 when it was written. */
-static int apply_checked(struct dht *d, const char *pkey, const char *rkey,
-                         const struct dht_row *row, int *wrote)
+/* The purge floor of pkey, read inside the write transaction. */
+static int read_floor(struct dht *d, const char *pkey, uint64_t *out)
+{
+    sqlite3_stmt *st = d->ws[WS_FLOOR];
+    *out = 0;
+    sqlite3_bind_text(st, 1, pkey, -1, SQLITE_STATIC);
+    int s = sqlite3_step(st);
+    if (s == SQLITE_ROW)
+        *out = (uint64_t)sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    if (s != SQLITE_ROW && s != SQLITE_DONE) {
+        log_err("store read failed pkey=%s err=%s", pkey, sqlite3_errmsg(d->wdb));
+        return MG_EIO;
+    }
+    return 0;
+}
+
+static int apply_row(struct dht *d, const char *pkey, const char *rkey, const struct dht_row *row,
+                     const struct dht_version *base, int judge, int *wrote);
+
+/* Stores loser (live) as the conflict copy of (pkey, rkey). Inside a write
+ * transaction. Every replica that keeps it makes the same row. */
+static int keep_conflict(struct dht *d, const char *pkey, const char *rkey,
+                         const struct dht_row *loser)
+{
+    struct buf cp, cr;
+    int wrote = 0;
+    buf_init(&cp);
+    buf_init(&cr);
+    int rc = dht_conflict_keys(pkey, rkey, &loser->version, &cp, &cr);
+    if (rc == MG_ETOOBIG) {
+        /* No room for the prefix: the write itself must still land. */
+        log_warn("conflict copy not kept (partition key too long) pkey=%.64s", pkey);
+        rc = 0;
+    } else if (!rc) {
+        rc = apply_row(d, cp.data, cr.data, loser, NULL, 0, &wrote);
+    }
+    if (!rc && wrote) {
+        atomic_fetch_add(&d->conflicts, 1);
+        log_info("conflict copy kept pkey=%s rkey=%s as=%s", pkey, rkey, cr.data);
+    }
+    buf_release(&cp);
+    buf_release(&cr);
+    return rc;
+}
+
+/* keep_conflict for the stored row described by cur, about to be replaced. */
+static int keep_stored_conflict(struct dht *d, const char *pkey, const char *rkey,
+                                const struct current *cur)
+{
+    sqlite3_stmt *st = d->ws[WS_GET_VALUE];
+    struct dht_row loser = {.version = cur->version};
+    memcpy(loser.hash, cur->hash, DHT_HASH_LEN);
+    sqlite3_bind_text(st, 1, pkey, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, rkey, -1, SQLITE_STATIC);
+    int rc = MG_EIO;
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        /* A copy: the statement's memory does not outlive the writes below. */
+        const void *v = sqlite3_column_blob(st, 0);
+        loser.value_len = v ? (size_t)sqlite3_column_bytes(st, 0) : 0;
+        loser.value = malloc(loser.value_len + 1);
+        rc = loser.value ? 0 : MG_ENOMEM;
+        if (!rc && loser.value_len)
+            memcpy(loser.value, v, loser.value_len);
+    }
+    sqlite3_reset(st);
+    if (!rc)
+        rc = keep_conflict(d, pkey, rkey, &loser);
+    free(loser.value);
+    return rc;
+}
+
+/* 1 when two versions of a row differ in content (a tombstone has none). */
+static int differs(const struct dht_row *row, const struct current *cur)
+{
+    return row->tombstone || !cur->live || sodium_memcmp(row->hash, cur->hash, DHT_HASH_LEN) != 0;
+}
+
+/* Writes a checked row if it is newer than the stored one (last writer
+ * wins), keeping a conflict copy of the losing version when judge is set and
+ * one write did not see the other (see struct dht_apply_item). A row for an
+ * absent key at or below the partition's purge floor is dropped. Inside a
+ * write transaction; *wrote is set to 1 when the row was written. */
+static int apply_row(struct dht *d, const char *pkey, const char *rkey, const struct dht_row *row,
+                     const struct dht_version *base, int judge, int *wrote)
 {
     struct current cur;
+    uint64_t floor = 0;
     *wrote = 0;
     int rc = read_current(d, pkey, rkey, &cur);
-    if (!rc && (!cur.exists || dht_version_cmp(&row->version, &cur.version) > 0)) {
-        rc = write_row(d, pkey, rkey, &row->version, row->tombstone != 0,
-                       row->tombstone ? zero_hash : row->hash, row->value, row->value_len);
-        *wrote = rc == 0;
+    if (!rc && !cur.exists)
+        rc = read_floor(d, pkey, &floor);
+    if (rc)
+        return rc;
+    if (!cur.exists && row->version.hlc <= floor) {
+        atomic_fetch_add(&d->stale_dropped, 1);
+        log_debug("row below the purge floor dropped pkey=%s rkey=%s", pkey, rkey);
+        return 0;
     }
+    int cmp = cur.exists ? dht_version_cmp(&row->version, &cur.version) : 1;
+    if (cmp < 0 && judge && cur.has_base && !row->tombstone &&
+        dht_version_cmp(&cur.base, &row->version) < 0 && differs(row, &cur))
+        return keep_conflict(d, pkey, rkey, row); /* the stored write did not see this one */
+    if (cmp <= 0)
+        return 0;
+    if (judge && base && cur.live && dht_version_cmp(base, &cur.version) < 0 && differs(row, &cur))
+        rc = keep_stored_conflict(d, pkey, rkey, &cur); /* this write did not see the stored one */
+    if (!rc)
+        rc = write_row(d, pkey, rkey, &row->version, row->tombstone != 0,
+                       row->tombstone ? zero_hash : row->hash, row->value, row->value_len, base);
+    *wrote = rc == 0;
     return rc;
+}
+
+static int apply_checked(struct dht *d, struct dht_apply_item *it)
+{
+    return apply_row(d, it->pkey, it->rkey, &it->row, it->has_base ? &it->base : NULL, 1,
+                     &it->applied);
 }
 
 int dht_engine_apply(struct dht *d, const char *pkey, const char *rkey, const struct dht_row *row,
@@ -939,14 +1119,14 @@ int dht_engine_apply(struct dht *d, const char *pkey, const char *rkey, const st
     int rc = check_applied_row(pkey, rkey, row);
     if (rc)
         return rc;
+    struct dht_apply_item it = {.pkey = pkey, .rkey = rkey, .row = *row};
     pthread_mutex_lock(&d->write_lock);
-    int wrote = 0;
     rc = writer_step(d, WS_BEGIN);
     if (!rc)
-        rc = writer_finish(d, apply_checked(d, pkey, rkey, row, &wrote));
+        rc = writer_finish(d, apply_checked(d, &it));
     pthread_mutex_unlock(&d->write_lock);
     if (!rc && applied)
-        *applied = wrote;
+        *applied = it.applied;
     return rc;
 }
 
@@ -963,7 +1143,7 @@ int dht_engine_apply_batch(struct dht *d, struct dht_apply_item *items, size_t n
         pthread_mutex_lock(&d->write_lock);
         int rc = writer_step(d, WS_BEGIN);
         for (size_t i = done; !rc && i < end; i++)
-            rc = apply_checked(d, items[i].pkey, items[i].rkey, &items[i].row, &items[i].applied);
+            rc = apply_checked(d, &items[i]);
         rc = writer_finish(d, rc);
         pthread_mutex_unlock(&d->write_lock);
         if (rc) {
@@ -1023,18 +1203,12 @@ int dht_local_scan_any(struct dht *d, const char *pkey, const char *after, size_
     return rc;
 }
 
-int dht_local_meta(struct dht *d, const char *pkey, dht_meta_fn fn, void *ctx)
+/* Runs a bound statement of reader r returning (pkey, rkey, hlc, node,
+ * tomb, hash) and calls fn for each row; resets the statement and releases
+ * r. Returns 0, fn's non-zero value, or MG_EIO. */
+static int visit_meta(struct dht *d, struct reader *r, sqlite3_stmt *st, dht_meta_fn fn, void *ctx)
 {
-    int rc = pkey ? check_key(pkey) : 0;
-    if (rc)
-        return rc;
-    struct reader *r;
-    rc = reader_acquire(d, &r);
-    if (rc)
-        return rc;
-    sqlite3_stmt *st = r->st[pkey ? RS_META_PART : RS_META_ALL];
-    if (pkey)
-        sqlite3_bind_text(st, 1, pkey, -1, SQLITE_STATIC);
+    int rc = 0;
     for (;;) {
         int s = sqlite3_step(st);
         if (s == SQLITE_DONE)
@@ -1062,6 +1236,21 @@ int dht_local_meta(struct dht *d, const char *pkey, dht_meta_fn fn, void *ctx)
     sqlite3_reset(st);
     reader_release(d, r);
     return rc;
+}
+
+int dht_local_meta(struct dht *d, const char *pkey, dht_meta_fn fn, void *ctx)
+{
+    int rc = pkey ? check_key(pkey) : 0;
+    if (rc)
+        return rc;
+    struct reader *r;
+    rc = reader_acquire(d, &r);
+    if (rc)
+        return rc;
+    sqlite3_stmt *st = r->st[pkey ? RS_META_PART : RS_META_ALL];
+    if (pkey)
+        sqlite3_bind_text(st, 1, pkey, -1, SQLITE_STATIC);
+    return visit_meta(d, r, st, fn, ctx);
 }
 
 static int purge_one(struct dht *d, const char *pkey, const char *rkey, const struct dht_version *v)
@@ -1104,4 +1293,263 @@ int dht_local_purge_many(struct dht *d, const char *pkey, char *const *rkeys,
         done = end;
     }
     return rc;
+}
+
+/* ---- tombstone purge ---------------------------------------------------------- */
+
+uint64_t dht_engine_purge_horizon(struct dht *d)
+{
+    uint64_t now = mg_now_ms();
+    return now > d->grace_ms ? hlc_make(now - d->grace_ms, 0) : 0;
+}
+
+int dht_local_purge_floor(struct dht *d, const char *pkey, uint64_t *out)
+{
+    *out = 0;
+    int rc = check_key(pkey);
+    if (rc)
+        return rc;
+    struct reader *r;
+    rc = reader_acquire(d, &r);
+    if (rc)
+        return rc;
+    sqlite3_stmt *st = r->st[RS_FLOOR];
+    sqlite3_bind_text(st, 1, pkey, -1, SQLITE_STATIC);
+    int s = sqlite3_step(st);
+    if (s == SQLITE_ROW) {
+        *out = (uint64_t)sqlite3_column_int64(st, 0);
+    } else if (s != SQLITE_DONE) {
+        log_err("store read failed pkey=%s err=%s", pkey, sqlite3_errmsg(r->db));
+        rc = MG_EIO;
+    }
+    sqlite3_reset(st);
+    reader_release(d, r);
+    return rc;
+}
+
+int dht_local_changes_complete(struct dht *d, const char *pkey, uint64_t since_hlc, dht_row_fn fn,
+                               void *ctx)
+{
+    uint64_t floor;
+    int rc = dht_local_purge_floor(d, pkey, &floor);
+    if (!rc && floor > since_hlc)
+        rc = MG_ECONFLICT;
+    if (!rc)
+        rc = dht_local_changes_since(d, pkey, since_hlc, fn, ctx);
+    return rc;
+}
+
+static int raise_floor(struct dht *d, const char *pkey, uint64_t hlc)
+{
+    sqlite3_stmt *st = d->ws[WS_FLOOR_RAISE];
+    sqlite3_bind_text(st, 1, pkey, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)hlc);
+    int rc = writer_step(d, WS_FLOOR_RAISE);
+    sqlite3_clear_bindings(st);
+    return rc;
+}
+
+int dht_local_purge_tombstones(struct dht *d, const char *pkey, char *const *rkeys,
+                               const struct dht_version *versions, size_t n, size_t *purged)
+{
+    size_t count = 0;
+    int rc = check_key(pkey);
+    for (size_t i = 0; !rc && i < n; i++)
+        rc = check_keys(pkey, rkeys[i]);
+    for (size_t done = 0; !rc && done < n;) {
+        size_t end = done + DHT_APPLY_TXN_ROWS < n ? done + DHT_APPLY_TXN_ROWS : n;
+        size_t gone = 0;
+        uint64_t top = 0;
+        pthread_mutex_lock(&d->write_lock);
+        rc = writer_step(d, WS_BEGIN);
+        for (size_t i = done; !rc && i < end; i++) {
+            sqlite3_stmt *st = d->ws[WS_PURGE_TOMB];
+            sqlite3_bind_text(st, 1, pkey, -1, SQLITE_STATIC);
+            sqlite3_bind_text(st, 2, rkeys[i], -1, SQLITE_STATIC);
+            sqlite3_bind_int64(st, 3, (sqlite3_int64)versions[i].hlc);
+            sqlite3_bind_int64(st, 4, node_to_db(versions[i].node));
+            rc = writer_step(d, WS_PURGE_TOMB);
+            sqlite3_clear_bindings(st);
+            if (!rc && sqlite3_changes(d->wdb) > 0) {
+                gone++;
+                if (versions[i].hlc > top)
+                    top = versions[i].hlc;
+            }
+        }
+        /* The floor moves in the same transaction: no moment where a purged
+         * tombstone's key could be taken back from a stale copy. */
+        if (!rc && gone)
+            rc = raise_floor(d, pkey, top);
+        rc = writer_finish(d, rc);
+        pthread_mutex_unlock(&d->write_lock);
+        if (!rc)
+            count += gone;
+        done = end;
+    }
+    atomic_fetch_add(&d->purged, count);
+    if (purged)
+        *purged = count;
+    return rc;
+}
+
+int dht_local_forget_floor(struct dht *d, const char *pkey)
+{
+    int rc = check_key(pkey);
+    if (rc)
+        return rc;
+    pthread_mutex_lock(&d->write_lock);
+    sqlite3_stmt *st = d->ws[WS_FLOOR_FORGET];
+    sqlite3_bind_text(st, 1, pkey, -1, SQLITE_STATIC);
+    rc = writer_step(d, WS_FLOOR_FORGET);
+    sqlite3_clear_bindings(st);
+    pthread_mutex_unlock(&d->write_lock);
+    return rc;
+}
+
+/* Old tombstones read by a purge pass: one partition's keys at a time. */
+struct old_tombs {
+    struct dht *d;
+    char *pkey;
+    char **rkeys;
+    struct dht_version *versions;
+    size_t n, seen;
+    size_t purged;
+    int err;
+};
+
+/* Purges what was gathered of the current partition. */
+static int old_tombs_flush(struct old_tombs *o)
+{
+    size_t got = 0;
+    int rc =
+        o->n ? dht_local_purge_tombstones(o->d, o->pkey, o->rkeys, o->versions, o->n, &got) : 0;
+    o->purged += got;
+    for (size_t i = 0; i < o->n; i++)
+        free(o->rkeys[i]);
+    o->n = 0;
+    return rc;
+}
+
+static int old_tomb_row(void *ctx, const char *pkey, const char *rkey, const struct dht_version *v,
+                        int tomb, const uint8_t hash[DHT_HASH_LEN])
+{
+    (void)tomb;
+    (void)hash;
+    struct old_tombs *o = ctx;
+    o->seen++;
+    if (!o->pkey || strcmp(o->pkey, pkey) != 0) {
+        int rc = old_tombs_flush(o);
+        if (rc)
+            return rc;
+        free(o->pkey);
+        o->pkey = strdup(pkey);
+        if (!o->pkey)
+            return MG_ENOMEM;
+    }
+    o->rkeys[o->n] = strdup(rkey);
+    if (!o->rkeys[o->n])
+        return MG_ENOMEM;
+    o->versions[o->n++] = *v;
+    return 0;
+}
+
+/* Visits up to limit tombstones older than horizon (node-local partitions
+ * excluded) in (pkey, rkey) order. The purge runs inside the visit: a
+ * pass holds a reader, the deletes take the writer (WAL: no conflict). */
+static int visit_old_tombs(struct dht *d, uint64_t horizon, size_t limit, dht_meta_fn fn, void *ctx)
+{
+    struct reader *r;
+    int rc = reader_acquire(d, &r);
+    if (rc)
+        return rc;
+    sqlite3_stmt *st = r->st[RS_OLD_TOMBS];
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)horizon);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)limit);
+    return visit_meta(d, r, st, fn, ctx);
+}
+
+int dht_local_purge_expired(struct dht *d, size_t *purged)
+{
+    struct old_tombs o = {.d = d};
+    uint64_t horizon = dht_engine_purge_horizon(d);
+    int rc = 0;
+    o.rkeys = calloc(DHT_PURGE_BATCH, sizeof(*o.rkeys));
+    o.versions = calloc(DHT_PURGE_BATCH, sizeof(*o.versions));
+    if (!o.rkeys || !o.versions)
+        rc = MG_ENOMEM;
+    /* Batches until one comes back short: what was purged is gone from the
+     * next read, so each pass starts again from the oldest partition. */
+    while (!rc && horizon) {
+        size_t before = o.purged;
+        o.seen = 0;
+        rc = visit_old_tombs(d, horizon, DHT_PURGE_BATCH, old_tomb_row, &o);
+        if (!rc)
+            rc = old_tombs_flush(&o);
+        if (o.seen < DHT_PURGE_BATCH || o.purged == before)
+            break;
+    }
+    for (size_t i = 0; i < o.n; i++)
+        free(o.rkeys[i]);
+    free(o.rkeys);
+    free(o.versions);
+    free(o.pkey);
+    if (o.purged)
+        log_info("tombstones purged rows=%zu", o.purged);
+    if (purged)
+        *purged = o.purged;
+    return rc;
+}
+
+/* A cluster of one purges now and then after its writes (a cluster's
+ * replicas wait for anti-entropy instead): at most every grace/4, clamped. */
+static void purge_if_due(struct dht *d)
+{
+    if (d->cluster || !d->purges)
+        return;
+    uint64_t now = mg_mono_ms();
+    uint64_t due = atomic_load(&d->next_purge_ms);
+    if (now < due)
+        return;
+    uint64_t every = d->grace_ms / 4;
+    if (every < DHT_PURGE_EVERY_MIN_MS)
+        every = DHT_PURGE_EVERY_MIN_MS;
+    if (every > DHT_PURGE_EVERY_MAX_MS)
+        every = DHT_PURGE_EVERY_MAX_MS;
+    /* One thread runs the pass; the others go on with their requests. */
+    if (!atomic_compare_exchange_strong(&d->next_purge_ms, &due, now + every))
+        return;
+    if (dht_local_purge_expired(d, NULL))
+        log_warn("tombstone purge failed; retried later");
+}
+
+void dht_engine_stats(struct dht *d, struct dht_engine_stats *out)
+{
+    out->tombstones_purged = atomic_load(&d->purged);
+    out->stale_rows_dropped = atomic_load(&d->stale_dropped);
+    out->conflict_copies = atomic_load(&d->conflicts);
+}
+
+/* ---- conflict copies ----------------------------------------------------------- */
+
+int dht_conflict_keys(const char *pkey, const char *rkey, const struct dht_version *v,
+                      struct buf *cpkey, struct buf *crkey)
+{
+    char suffix[96], when[32] = "00000000-000000";
+    time_t secs = (time_t)(dht_hlc_ms(v->hlc) / 1000);
+    struct tm tm;
+    if (strlen(pkey) + strlen(DHT_CONFLICT_PREFIX) > DHT_KEY_MAX)
+        return MG_ETOOBIG;
+    if (gmtime_r(&secs, &tm))
+        strftime(when, sizeof(when), "%Y%m%d-%H%M%S", &tm);
+    /* Syncthing's "<name>.sync-conflict-<date>-<time>-<device>", with the
+     * version's hlc so that two writes in one second stay apart. */
+    int n = snprintf(suffix, sizeof(suffix), ".sync-conflict-%s-%016llx-%016llx", when,
+                     (unsigned long long)v->node, (unsigned long long)v->hlc);
+    size_t keep = strlen(rkey);
+    if (keep + (size_t)n > DHT_KEY_MAX)
+        keep = DHT_KEY_MAX - (size_t)n;
+    if (buf_printf(cpkey, "%s%s", DHT_CONFLICT_PREFIX, pkey) ||
+        buf_printf(crkey, "%.*s%s", (int)keep, rkey, suffix))
+        return MG_ENOMEM;
+    return 0;
 }

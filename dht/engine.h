@@ -32,11 +32,23 @@ int dht_engine_put_hashed(struct dht *d, const char *pkey, const char *rkey, con
 int dht_engine_apply(struct dht *d, const char *pkey, const char *rkey, const struct dht_row *row,
                      int *applied);
 
-/* One row of a batch for dht_engine_apply_batch. Keys and row are borrowed. */
+/* One row of a batch for dht_engine_apply_batch. Keys and row are borrowed.
+ *
+ * A conditional write carries its base: the version its coordinator read
+ * and checked (DESIGN.md, "Conditional writes"; {0, 0} when it read none).
+ * A replica that meets two writes of one row where one did not see the
+ * other keeps the loser's bytes as a conflict copy (dht_conflict_keys),
+ * the same row on every replica that makes it: when the incoming row wins
+ * over a stored live row newer than its base, the stored row is copied;
+ * when it loses to a stored row whose own base is older than it, it is.
+ * Rows without a base (plain replication, hints, repairs, anti-entropy)
+ * are only ordered by version. */
 struct dht_apply_item {
     const char *pkey;
     const char *rkey;
     struct dht_row row;
+    int has_base;
+    struct dht_version base;
     int applied; /* set: 1 when the row was written */
 };
 
@@ -100,6 +112,54 @@ int dht_local_purge(struct dht *d, const char *pkey, const char *rkey, const str
  * Returns 0 or MG_EIO / MG_EINVAL. */
 int dht_local_purge_many(struct dht *d, const char *pkey, char *const *rkeys,
                          const struct dht_version *versions, size_t n);
+
+/* ---- tombstone purge (DESIGN.md, "Deletes") --------------------------------
+ * A tombstone older than the grace period (dht_options.tombstone_grace_ms)
+ * may be removed once every replica of its partition holds it: at once in
+ * a cluster of one, after anti-entropy confirmed every co-replica in a
+ * cluster (antientropy.c). Each partition remembers the highest purged
+ * version, its purge floor: a row at or below it for a key this replica
+ * does not hold is a copy from before the purge (a deleted row coming back
+ * from a stale replica, or the purged tombstone itself) and is dropped when
+ * applied; sync tokens below it cannot list every deletion any more. */
+
+/* The hlc below which tombstones are old enough to purge (0: none yet). */
+uint64_t dht_engine_purge_horizon(struct dht *d);
+
+/* The purge floor of pkey in *out (0 when nothing was purged). Returns 0 or
+ * an mg_err code. */
+int dht_local_purge_floor(struct dht *d, const char *pkey, uint64_t *out);
+
+/* Removes the tombstones rkeys[i] of pkey that still have version
+ * versions[i] (live rows and newer versions stay), and raises the
+ * partition's purge floor to the highest one removed. *purged (may be NULL)
+ * receives the count. Returns 0 or an mg_err code. */
+int dht_local_purge_tombstones(struct dht *d, const char *pkey, char *const *rkeys,
+                               const struct dht_version *versions, size_t n, size_t *purged);
+
+/* Forgets the purge floor of pkey: for a partition this node handed off
+ * and dropped, whose rows it no longer all holds (should it own the
+ * partition again, the floor would drop rows it never saw purged).
+ * Returns 0 or an mg_err code. */
+int dht_local_forget_floor(struct dht *d, const char *pkey);
+
+/* A cluster of one: purges every tombstone below the horizon (nothing to
+ * wait for). *purged (may be NULL) receives the count. Returns 0 or an
+ * mg_err code. */
+int dht_local_purge_expired(struct dht *d, size_t *purged);
+
+/* Like dht_local_changes_since, but MG_ECONFLICT (nothing visited) when the
+ * partition's purge floor is above since_hlc (dht_changes_since_complete). */
+int dht_local_changes_complete(struct dht *d, const char *pkey, uint64_t since_hlc, dht_row_fn fn,
+                               void *ctx);
+
+/* What the engine did on its own, since it was opened. */
+struct dht_engine_stats {
+    uint64_t tombstones_purged;
+    uint64_t stale_rows_dropped; /* at or below a purge floor, for an absent key */
+    uint64_t conflict_copies;
+};
+void dht_engine_stats(struct dht *d, struct dht_engine_stats *out);
 
 /* The cluster layer of a store, NULL for a cluster of one. */
 struct cluster *dht_engine_cluster(const struct dht *d);

@@ -13,6 +13,7 @@
 
 #include "cluster.h"
 #include "engine.h"
+#include "hlc.h"
 #include "wire.h"
 
 #define PEER_PATH_PREFIX "/.mesh/v1/"
@@ -20,11 +21,20 @@
 #define PEER_GET_META 0x01 /* GET flag: version and hash only, no value */
 
 static const char *const type_names[PEER_HTTP_MAX + 1] = {
-    [PEER_PING] = "ping",       [PEER_JOIN] = "join",     [PEER_MEMBERS] = "members",
-    [PEER_GET] = "get",         [PEER_APPLY] = "apply",   [PEER_SCAN] = "scan",
-    [PEER_CHANGES] = "changes", [PEER_DIGEST] = "digest", [PEER_AE_BUCKETS] = "ae-buckets",
-    [PEER_AE_SYNC] = "ae-sync", [PEER_STATUS] = "status", [PEER_REMOVE] = "remove",
+    [PEER_PING] = "ping",
+    [PEER_JOIN] = "join",
+    [PEER_MEMBERS] = "members",
+    [PEER_GET] = "get",
+    [PEER_APPLY] = "apply",
+    [PEER_SCAN] = "scan",
+    [PEER_CHANGES] = "changes",
+    [PEER_DIGEST] = "digest",
+    [PEER_AE_BUCKETS] = "ae-buckets",
+    [PEER_AE_SYNC] = "ae-sync",
+    [PEER_STATUS] = "status",
+    [PEER_REMOVE] = "remove",
     [PEER_LEAVE] = "leave",
+    [PEER_APPLY_BASED] = "apply-based",
 };
 
 const char *peer_type_name(int type)
@@ -106,10 +116,11 @@ static int handle_get(struct cluster *c, struct wire_reader *r, struct buf *out)
 /* Minimum wire size of one APPLY entry: two empty strings and a row. */
 #define APPLY_ENTRY_MIN (2 + 2 + 8 + 8 + 1 + DHT_HASH_LEN + 4)
 
-/* APPLY: count, count * (pkey, rkey, row). All rows are stored in a few
+/* APPLY: count, count * (pkey, rkey, row); APPLY_BASED (based): each entry
+ * followed by its base version (hlc, node). All rows are stored in a few
  * transactions (dht_engine_apply_batch), so a batch of hints or a handoff
  * costs the replica little more than one write. */
-static int handle_apply(struct cluster *c, struct wire_reader *r, struct buf *out)
+static int handle_apply(struct cluster *c, struct wire_reader *r, struct buf *out, int based)
 {
     uint32_t n = wire_get_u32(r);
     if (r->err || n > r->left / APPLY_ENTRY_MIN)
@@ -141,6 +152,11 @@ static int handle_apply(struct cluster *c, struct wire_reader *r, struct buf *ou
             used += len + 1;
         }
         wire_get_row(r, &items[i].row);
+        if (based) {
+            items[i].has_base = 1;
+            items[i].base.hlc = wire_get_u64(r);
+            items[i].base.node = wire_get_u64(r);
+        }
         if (!r->err && items[i].pkey[0] == CLUSTER_LOCAL_PREFIX)
             goto out;
     }
@@ -200,15 +216,17 @@ static int handle_scan(struct cluster *c, struct wire_reader *r, struct buf *out
     if (!changes && (limit == 0 || limit > PEER_SCAN_PAGE_MAX))
         limit = PEER_SCAN_PAGE_MAX;
     size_t head = out->len;
+    uint64_t floor = 0;
     if (wire_u8(out, 0) || wire_u32(out, 0))
         return 500;
     struct scan_out so = {out, 0, 0};
     int rc = changes
                  ? dht_local_changes_since(c->d, pkey, since, scan_emit, &so)
                  : dht_local_scan_any(c->d, pkey, has_after ? after : NULL, limit, scan_emit, &so);
-    if (rc < 0 || so.err)
+    if (rc < 0 || so.err || (changes && dht_local_purge_floor(c->d, pkey, &floor)))
         return 500;
-    out->data[head] = rc == DHT_SCAN_MORE ? 1 : 0;
+    out->data[head] =
+        (char)((rc == DHT_SCAN_MORE ? PEER_PAGE_MORE : 0) | (floor > since ? PEER_PAGE_PURGED : 0));
     for (int i = 0; i < 4; i++)
         out->data[head + 1 + (size_t)i] = (char)(so.count >> (24 - 8 * i));
     return 200;
@@ -223,8 +241,14 @@ static int handle_digest(struct cluster *c, struct wire_reader *r, struct buf *o
     wire_get_str(r, pkey, sizeof(pkey));
     if (wire_end(r))
         return 400;
-    if (peer_partition_digest(c->d, pkey, dg, &max_hlc, &rows))
+    uint64_t floor;
+    if (peer_partition_digest(c->d, pkey, dg, &max_hlc, &rows) ||
+        dht_local_purge_floor(c->d, pkey, &floor))
         return 500;
+    /* dht_partition_hlc: a token taken from it resumes with a look-back of
+     * the reorder window and must still be above the floor then. */
+    if (floor && floor + hlc_make(DHT_CLUSTER_REORDER_MS, 0) > max_hlc)
+        max_hlc = floor + hlc_make(DHT_CLUSTER_REORDER_MS, 0);
     int rc = wire_raw(out, dg, sizeof(dg));
     if (!rc)
         rc = wire_u64(out, max_hlc);
@@ -242,7 +266,8 @@ static int dispatch(struct cluster *c, const struct seal_header *h, const struct
     case PEER_GET:
         return handle_get(c, &r, out);
     case PEER_APPLY:
-        return handle_apply(c, &r, out);
+    case PEER_APPLY_BASED:
+        return handle_apply(c, &r, out, h->type == PEER_APPLY_BASED);
     case PEER_SCAN:
         return handle_scan(c, &r, out, 0);
     case PEER_CHANGES:

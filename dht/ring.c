@@ -8,6 +8,7 @@
 #include <sodium.h>
 
 #include "meshgate/common.h"
+#include "meshgate/dht.h"
 
 static uint64_t first_u64(const uint8_t *h)
 {
@@ -20,6 +21,11 @@ static uint64_t first_u64(const uint8_t *h)
 uint64_t ring_key_token(const char *pkey)
 {
     uint8_t h[32];
+    /* A partition's conflict copies live on the nodes of the partition: the
+     * replica that keeps one writes it in the same transaction (engine.c). */
+    size_t cl = strlen(DHT_CONFLICT_PREFIX);
+    if (strncmp(pkey, DHT_CONFLICT_PREFIX, cl) == 0)
+        pkey += cl;
     crypto_generichash(h, sizeof(h), (const unsigned char *)pkey, strlen(pkey), NULL, 0);
     return first_u64(h);
 }

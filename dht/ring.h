@@ -41,7 +41,7 @@ void ring_init(struct ring *r);
 int ring_build(struct ring *r, const uint64_t *ids, const char *const *zones, size_t n, int vnodes);
 void ring_release(struct ring *r);
 
-/* The ring position of a partition key. */
+/* The ring position of a partition key ("conflict/<pkey>" shares pkey's). */
 uint64_t ring_key_token(const char *pkey);
 /* The token of virtual node i of member id. */
 uint64_t ring_vnode_token(uint64_t id, uint32_t i);

@@ -66,7 +66,16 @@ int dht_changes_since(struct dht *d, const char *pkey, uint64_t since_hlc, dht_r
     struct cluster *c = dht_engine_cluster(d);
     if (!c)
         return dht_local_changes_since(d, pkey, since_hlc, fn, ctx);
-    return coord_changes_since(c, pkey, since_hlc, fn, ctx);
+    return coord_changes_since(c, pkey, since_hlc, 0, fn, ctx);
+}
+
+int dht_changes_since_complete(struct dht *d, const char *pkey, uint64_t since_hlc, dht_row_fn fn,
+                               void *ctx)
+{
+    struct cluster *c = dht_engine_cluster(d);
+    if (!c)
+        return dht_local_changes_complete(d, pkey, since_hlc, fn, ctx);
+    return coord_changes_since(c, pkey, since_hlc, 1, fn, ctx);
 }
 
 int dht_partition_hlc(struct dht *d, const char *pkey, uint64_t *out)

@@ -215,6 +215,10 @@ static int print_status(const char *text, int as_json)
            (long long)json_integer_value(json_object_get(o, "anti_entropy_rounds")),
            (long long)json_integer_value(json_object_get(o, "anti_entropy_rows")),
            (long long)json_integer_value(json_object_get(o, "handoff_rows")));
+    printf("tombstones purged %lld, stale rows dropped %lld, conflict copies kept %lld\n",
+           (long long)json_integer_value(json_object_get(o, "tombstones_purged")),
+           (long long)json_integer_value(json_object_get(o, "stale_rows_dropped")),
+           (long long)json_integer_value(json_object_get(o, "conflict_copies")));
     printf("%-16s  %-8s  %-24s  %-10s  %9s  %6s\n", "NODE", "STATE", "ADDRESS", "ZONE", "OWNERSHIP",
            "HINTS");
     size_t i;

@@ -1,4 +1,5 @@
 /* config.c - defaults, JSON config file, validation. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +27,7 @@ void cfg_defaults(struct mg_config *c)
     c->auth_cache_ttl = 30;
     c->login_max_failures = 10;
     c->login_lockout = 60;
+    c->tombstone_grace = 7 * 24 * 3600;
     c->limits.max_body = 16u << 20;
     c->limits.max_upload = UINT64_C(64) << 30;
     c->limits.max_header = 16u << 10;
@@ -50,6 +52,7 @@ void cfg_release(struct mg_config *c)
     free(c->log_level);
     free(c->tls_cert);
     free(c->tls_key);
+    free(c->discovery_group);
     memset(c, 0, sizeof(*c));
 }
 
@@ -84,7 +87,7 @@ int cfg_parse_listen(const char *s, char **host, int *port)
 }
 
 /* Table of settable keys: a JSON path and where the value goes. */
-enum cfg_type { CFG_STR, CFG_INT, CFG_U64 };
+enum cfg_type { CFG_STR, CFG_INT, CFG_U64, CFG_BOOL };
 struct cfg_key {
     const char *name;
     enum cfg_type type;
@@ -94,6 +97,7 @@ struct cfg_key {
 #define KEY_STR(n, f) {n, CFG_STR, offsetof(struct mg_config, f)}
 #define KEY_INT(n, f) {n, CFG_INT, offsetof(struct mg_config, f)}
 #define KEY_U64(n, f) {n, CFG_U64, offsetof(struct mg_config, f)}
+#define KEY_BOOL(n, f) {n, CFG_BOOL, offsetof(struct mg_config, f)}
 
 static const struct cfg_key CFG_KEYS[] = {
     KEY_STR("data_dir", data_dir),
@@ -106,6 +110,9 @@ static const struct cfg_key CFG_KEYS[] = {
     KEY_INT("login_lockout", login_lockout),
     KEY_STR("tls_cert", tls_cert),
     KEY_STR("tls_key", tls_key),
+    KEY_INT("tombstone_grace", tombstone_grace),
+    KEY_BOOL("discovery", discovery),
+    KEY_STR("discovery_group", discovery_group),
     KEY_U64("limits.max_body", limits.max_body),
     KEY_U64("limits.max_upload", limits.max_upload),
     {"limits.max_header", CFG_U64, offsetof(struct mg_config, limits.max_header)},
@@ -155,6 +162,13 @@ static int cfg_set(struct mg_config *c, const char *name, json_t *v, char *err, 
             return MG_EINVAL;
         }
         *(int *)field = (int)json_integer_value(v);
+        return 0;
+    case CFG_BOOL:
+        if (!json_is_boolean(v)) {
+            snprintf(err, cap, "config key \"%s\" must be true or false", name);
+            return MG_EINVAL;
+        }
+        *(int *)field = json_is_true(v);
         return 0;
     case CFG_U64:
         if (!json_is_integer(v) || json_integer_value(v) < 0) {
@@ -222,6 +236,18 @@ out:
     return rc;
 }
 
+/* 1 when s is "a.b.c.d:port" with an IPv4 multicast address (224.0.0.0/4). */
+static int cfg_multicast_group(const char *s)
+{
+    char *host = NULL;
+    int port = 0;
+    struct in_addr a;
+    int ok = cfg_parse_listen(s, &host, &port) == 0 && port > 0 &&
+             inet_pton(AF_INET, host, &a) == 1 && IN_MULTICAST(ntohl(a.s_addr));
+    free(host);
+    return ok;
+}
+
 int cfg_validate(const struct mg_config *c, char *err, size_t cap)
 {
     enum mg_log_level lvl;
@@ -235,6 +261,16 @@ int cfg_validate(const struct mg_config *c, char *err, size_t cap)
     }
     if (!c->data_dir || !c->data_dir[0]) {
         snprintf(err, cap, "data_dir must not be empty");
+        return MG_EINVAL;
+    }
+    if (c->discovery_group && !cfg_multicast_group(c->discovery_group)) {
+        snprintf(err, cap,
+                 "discovery_group must be an IPv4 multicast address and port, "
+                 "e.g. 239.255.77.77:7477");
+        return MG_EINVAL;
+    }
+    if (c->tombstone_grace < 1) {
+        snprintf(err, cap, "tombstone_grace must be at least 1 second");
         return MG_EINVAL;
     }
     if ((c->tls_cert == NULL) != (c->tls_key == NULL)) {

@@ -57,6 +57,9 @@ static const char SERVE_USAGE[] =
     "  --token TOKEN        join token printed by `meshgate cluster init`\n"
     "  --advertise HOST:PORT  address other nodes reach this one at (default --listen)\n"
     "  --zone NAME          failure zone: replicas are spread over zones\n"
+    "  --discover           find and join members on the LAN by multicast beacon\n"
+    "                       (with --token; --join is then not needed)\n"
+    "  --discovery-group ADDR:PORT  IPv4 multicast group (default 239.255.77.77:7477)\n"
     "  -h, --help           this text\n";
 
 static const char USER_USAGE[] =
@@ -89,7 +92,9 @@ enum {
     OPT_JOIN,
     OPT_TOKEN,
     OPT_ADVERTISE,
-    OPT_ZONE
+    OPT_ZONE,
+    OPT_DISCOVER,
+    OPT_DISCOVERY_GROUP
 };
 
 static const struct option SERVE_OPTS[] = {
@@ -106,6 +111,8 @@ static const struct option SERVE_OPTS[] = {
     {"token", required_argument, NULL, OPT_TOKEN},
     {"advertise", required_argument, NULL, OPT_ADVERTISE},
     {"zone", required_argument, NULL, OPT_ZONE},
+    {"discover", no_argument, NULL, OPT_DISCOVER},
+    {"discovery-group", required_argument, NULL, OPT_DISCOVERY_GROUP},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -154,6 +161,8 @@ static int serve_parse(int argc, char **argv, struct mg_config *c,
         case OPT_TOKEN: sc->token = optarg; break;
         case OPT_ADVERTISE: sc->advertise = optarg; break;
         case OPT_ZONE: sc->zone = optarg; break;
+        case OPT_DISCOVER: c->discovery = 1; break;
+        case OPT_DISCOVERY_GROUP: rc = set_str(&c->discovery_group, optarg); break;
         case OPT_THREADS:
             rc = mg_parse_u64(optarg, &v) || v > 256 ? MG_EINVAL : 0;
             if (rc)
@@ -260,6 +269,9 @@ static int cmd_serve(int argc, char **argv)
 
     struct dht_options dopts = {.data_dir = cfg.data_dir, .readers = 0};
     cli_serve_cluster_apply(&sc, cfg.listen_host, cfg.listen_port, &dopts);
+    dopts.discover = cfg.discovery;
+    dopts.discovery_group = cfg.discovery_group;
+    dopts.tombstone_grace_ms = (uint64_t)cfg.tombstone_grace * 1000u;
     int rc = dht_open(&dopts, &d);
     if (rc) {
         log_err("cannot open the store in %s: %s", cfg.data_dir, mg_strerror(rc));

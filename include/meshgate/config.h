@@ -37,6 +37,9 @@ struct mg_config {
     int login_lockout;      /* seconds of lock-out */
     char *tls_cert;     /* PEM file; HTTPS when set with tls_key */
     char *tls_key;
+    int tombstone_grace;   /* seconds a deleted item's tombstone is kept at least */
+    int discovery;         /* LAN discovery by multicast beacon (cluster members) */
+    char *discovery_group; /* "a.b.c.d:port"; NULL: the default (dht/discovery.h) */
     struct mg_limits limits;
 };
 

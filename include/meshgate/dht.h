@@ -26,6 +26,13 @@
 #define DHT_VALUE_MAX (4u << 20)    /* bytes in one row value */
 #define DHT_CHUNK_SIZE (1u << 20)   /* bytes in one blob chunk */
 #define DHT_INLINE_MAX (16u << 10)  /* files up to this size live in their manifest */
+/* How long a tombstone is kept at least (dht_options.tombstone_grace_ms). */
+#define DHT_TOMBSTONE_GRACE_DEFAULT_MS (UINT64_C(7) * 24 * 3600 * 1000)
+/* In a cluster, writes through two coordinators may become visible out of
+ * version order by up to this much: the HLC's tolerated drift (60 s), the
+ * peer write timeout and a margin. A reader that resumes from a version
+ * (a sync token) looks back this far. */
+#define DHT_CLUSTER_REORDER_MS 65000u
 
 struct dht;
 
@@ -67,6 +74,14 @@ struct dht_options {
     const char *zone;           /* failure zone of this node (rack, house); may be NULL */
     const char *join_addr;      /* "host:port" of a member to join through */
     const char *join_token;     /* from `meshgate cluster init`: cluster key (+ address) */
+    int discover;               /* a member beacons on, and listens to, a LAN multicast
+                                 * group; a fresh node without a seed joins through the
+                                 * first member it hears (dht/discovery.h) */
+    const char *discovery_group; /* "a.b.c.d:port" (IPv4 multicast); NULL: 239.255.77.77:7477 */
+    uint64_t tombstone_grace_ms; /* keep tombstones at least this long (0 = default);
+                                  * set the same on every node of a cluster. A
+                                  * cluster of one purges only when listen_addr
+                                  * is set (the serving process) */
 };
 
 /* Opens (creating if needed) the store in opts->data_dir, and joins or
@@ -128,9 +143,35 @@ int dht_scan(struct dht *d, const char *pkey, const char *after, size_t limit, d
 int dht_changes_since(struct dht *d, const char *pkey, uint64_t since_hlc, dht_row_fn fn,
                       void *ctx);
 
-/* Highest version hlc of any row (tombstones included) in a partition, 0 when empty.
+/* Like dht_changes_since, for a reader that must learn every deletion (RFC
+ * 6578 sync tokens): returns MG_ECONFLICT, visiting nothing, when tombstones
+ * newer than since_hlc may have been purged (the partition's purge floor is
+ * above it). The reader then starts over from a full listing. */
+int dht_changes_since_complete(struct dht *d, const char *pkey, uint64_t since_hlc,
+                               dht_row_fn fn, void *ctx);
+
+/* Highest version hlc of any row (tombstones included) in a partition, 0 when empty,
+ * and never below its purge floor (in a cluster, the floor plus
+ * DHT_CLUSTER_REORDER_MS), so that it does not go back when tombstones are
+ * purged and a token taken from it can resume with dht_changes_since_complete.
  * Used for collection ctags and sync tokens. */
 int dht_partition_hlc(struct dht *d, const char *pkey, uint64_t *out);
+
+/* ---- conflict copies ----------------------------------------------------- */
+
+/* Two conditional writes of one row racing through two coordinators can
+ * both pass their check; the version that loses (last writer wins) is kept
+ * as a conflict copy rather than dropped (DESIGN.md, "Conditional writes"):
+ * in partition DHT_CONFLICT_PREFIX + pkey (placed on the same nodes as pkey,
+ * and never listed with it), row "<rkey>.sync-conflict-<UTC date>-<time>-
+ * <writer node>-<hlc>", with the loser's value, hash and version. */
+#define DHT_CONFLICT_PREFIX "conflict/"
+
+/* The keys of the conflict copy of (pkey, rkey) at version v, appended to
+ * cpkey and crkey (a long rkey is shortened to fit DHT_KEY_MAX). Returns 0,
+ * MG_ETOOBIG when pkey is too long for a prefix, or MG_ENOMEM. */
+int dht_conflict_keys(const char *pkey, const char *rkey, const struct dht_version *v,
+                      struct buf *cpkey, struct buf *crkey);
 
 /* ---- content-addressed blobs (large files) ------------------------------ */
 

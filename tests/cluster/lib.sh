@@ -239,6 +239,9 @@ cl_start() {
         # shellcheck disable=SC2206
         args+=(${CL_ARGS[$n]})
     fi
+    # CL_SERVE_ARGS: extra serve arguments for every node of the scenario.
+    # shellcheck disable=SC2206
+    args+=(${CL_SERVE_ARGS:-})
     # `ip netns exec` execs the node: $! is the node's own PID.
     "${CL_NS[@]}" "$CL_BIN" "${args[@]}" >>"$CL_TMP/n$n.log" 2>&1 &
     CL_PID[$n]=$!

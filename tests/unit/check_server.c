@@ -103,6 +103,34 @@ START_TEST(test_config_file_errors)
 }
 END_TEST
 
+START_TEST(test_config_discovery)
+{
+    char path[300];
+    snprintf(path, sizeof(path), "%s/c.json", g_dir);
+    struct mg_config c;
+    char err[256];
+    cfg_defaults(&c);
+    ck_assert_int_eq(c.discovery, 0); /* off by default */
+    write_file(path, "{\"discovery\": true, \"discovery_group\": \"239.1.2.3:4000\"}");
+    ck_assert_int_eq(cfg_load_file(&c, path, err, sizeof(err)), 0);
+    ck_assert_int_eq(c.discovery, 1);
+    ck_assert_str_eq(c.discovery_group, "239.1.2.3:4000");
+    ck_assert_int_eq(cfg_validate(&c, err, sizeof(err)), 0);
+    write_file(path, "{\"discovery\": 1}");
+    ck_assert_int_eq(cfg_load_file(&c, path, err, sizeof(err)), MG_EINVAL);
+    ck_assert_msg(strstr(err, "true or false") != NULL, "error says what is wanted: %s", err);
+    /* Only an IPv4 multicast group with a port will do. */
+    const char *bad[] = {"10.0.0.1:4000", "239.1.2.3", "239.1.2.3:0", "[ff02::1]:4000", "x:1"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        free(c.discovery_group);
+        c.discovery_group = strdup(bad[i]);
+        ck_assert_msg(cfg_validate(&c, err, sizeof(err)) == MG_EINVAL, "accepted %s", bad[i]);
+        ck_assert_msg(strstr(err, "discovery_group") != NULL, "error names the key: %s", err);
+    }
+    cfg_release(&c);
+}
+END_TEST
+
 START_TEST(test_config_parse_listen)
 {
     char *host = NULL;
@@ -273,6 +301,7 @@ static Suite *server_suite(void)
     tcase_add_test(tc, test_config_file_overrides);
     tcase_add_test(tc, test_config_file_errors);
     tcase_add_test(tc, test_config_parse_listen);
+    tcase_add_test(tc, test_config_discovery);
     suite_add_tcase(s, tc);
     tc = tcase_create("accounts");
     tcase_add_checked_fixture(tc, tmpdir_setup, tmpdir_teardown);
