@@ -44,7 +44,9 @@ if [[ -z "$("$BIN" user list --data "$DATA")" ]]; then
         shown="(from \$MESHGATE_PASSWORD)"
     else
         # 24 characters from [A-Za-z0-9]
-        password=$(head -c 64 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' | head -c 24)
+        # (no `| head -c` at the end: under pipefail its early exit can fail tr)
+        password=$(head -c 64 /dev/urandom | base64 | tr -dc 'A-Za-z0-9')
+        password=${password:0:24}
         shown=$password
     fi
     printf '%s\n' "$password" | "$BIN" user add "$USER_NAME" --data "$DATA" --admin >/dev/null
@@ -56,7 +58,7 @@ if [[ -z "$("$BIN" user list --data "$DATA")" ]]; then
   (shown only this once; change it with: $BIN user passwd $USER_NAME --data $DATA)
 MSG
 else
-    USER_NAME=$("$BIN" user list --data "$DATA" | head -n 1 | awk '{print $1}')
+    USER_NAME=$("$BIN" user list --data "$DATA" | awk 'NR == 1 { print $1 }')
 fi
 
 host=${LISTEN%:*}

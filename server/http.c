@@ -26,6 +26,7 @@
 
 #define SRV_MAX_ROUTES 32
 #define SRV_REALM "meshgate"
+#define SRV_DROP_MAX (1u << 20) /* a body up to this is read and dropped to answer an early error after it */
 
 struct srv_server {
     const struct mg_config *cfg;
@@ -540,8 +541,19 @@ answer:
         log_set_request_id(NULL);
         return MHD_YES;
     }
-    /* A body follows: answering now means MHD never sends 100 Continue and
-     * discards the body, so an early 401/412/413 costs no upload. */
+    /* A body follows. A client that waits for 100 Continue, or one sending
+     * more than SRV_DROP_MAX or of no announced size, is answered now: MHD
+     * never sends 100 Continue and closes the connection after the answer,
+     * so an early 401/412/413 costs no upload. A small body that is already
+     * on its way is read and dropped first (srv_on_request) and the answer
+     * comes after it: closing a socket with unread bytes resets the
+     * connection, and the client would see the reset instead of the answer. */
+    const char *expect = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_EXPECT);
+    int waits = expect && strcasecmp(expect, "100-continue") == 0;
+    if (!waits && req->content_length > 0 && (uint64_t)req->content_length <= SRV_DROP_MAX) {
+        log_set_request_id(NULL);
+        return MHD_YES;
+    }
     {
         enum MHD_Result r = srv_queue(req, status);
         log_set_request_id(NULL);

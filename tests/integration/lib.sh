@@ -408,7 +408,7 @@ mg_request() {
     HEAD) margs=(-I) ;;
     GET) margs=() ;;
     esac
-    LAST_DESC="$method $(printf '%s' "$url" | head -c 200)"
+    LAST_DESC="$method ${url:0:200}" # (no printf | head: SIGPIPE under pipefail)
     local out rc=0
     : >"$LAST_HEADERS_FILE"
     : >"$LAST_BODY_FILE"

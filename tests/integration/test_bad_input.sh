@@ -339,6 +339,36 @@ expect_status GET "$B/own.txt" 200 "${BOB[@]}"
 expect_body_file "$W/bob-own.txt"
 expect_alive "cross-user access"
 
+# ---- an early refusal of a small body keeps the connection ----------------------------
+# A PUT whose 300 KiB body is already on its way when the server refuses it
+# (401: no credentials) is read and dropped, then answered: the client gets
+# the 401, not a reset, and the same connection serves the next request.
+# (A body over 1 MiB, or a client sending Expect: 100-continue, is answered
+# before it is sent instead; test_large_file and the 413 checks cover that.)
+out=$(python3 - "$MG_PORT" <<'PY' 2>&1 || true
+import http.client, sys, time
+c = http.client.HTTPConnection("127.0.0.1", int(sys.argv[1]), timeout=30)
+c.putrequest("PUT", "/dav/files/alice/early.bin")
+c.putheader("Content-Length", str(300 * 1024))
+c.endheaders()
+time.sleep(0.5)  # the server has the headers (and its verdict) before any body byte
+try:
+    for _ in range(30):
+        c.send(b"x" * 10240)
+        time.sleep(0.01)
+    r = c.getresponse(); r.read()
+    first = r.status
+except OSError as e:
+    print("reset:", e)
+    sys.exit(0)
+c.request("GET", "/healthz")
+r2 = c.getresponse(); r2.read()
+print(first, r2.status, "reused" if c.sock is not None else "closed")
+PY
+)
+expect_eq "$out" "401 200 reused" "an early 401 on a 300 KiB PUT: answered after the body, connection kept"
+expect_status GET "$A/early.bin" 404 "${ALICE[@]}"
+
 # ---- alice's files are what she stored ------------------------------------------------
 
 snapshot >"$W/after.txt"
