@@ -74,6 +74,20 @@ struct parts {
     uint64_t horizon;
     struct purge_cand *cands;
     size_t ncands;
+    uint64_t next_tomb; /* the oldest tombstone at or above horizon (UINT64_MAX: none) */
+};
+
+/* The last scan (its digests, and candidates below its horizon), kept while
+ * the store does not change: an idle cluster would otherwise rehash every
+ * row each round, and again for every peer that asks for bucket digests. It
+ * answers a scan with horizon h when the store's change count is the one read
+ * before the scan began and no tombstone lies between the scan's horizon and
+ * h (h <= next_tomb): the candidates below h are then those it has. */
+struct ae_cache {
+    pthread_mutex_t lock;
+    int valid;
+    uint64_t changes; /* dht_engine_changes before the scan */
+    struct parts p;
 };
 
 static void parts_release(struct parts *p)
@@ -150,20 +164,102 @@ static int parts_row(void *ctx, const char *pkey, const char *rkey, const struct
     crypto_generichash_update(&p->st, hash, DHT_HASH_LEN);
     if (tomb && v->hlc < p->horizon)
         return parts_candidate(p, rkey, v);
+    if (tomb && v->hlc < p->next_tomb)
+        p->next_tomb = v->hlc;
     return 0;
 }
 
-/* The digest of every partition this node holds; with horizon set, also
- * the tombstones older than it (purge candidates). */
-static int collect_parts(struct dht *d, uint64_t horizon, struct parts *p)
+/* Copies src into dst (released by the caller), keeping of src's purge
+ * candidates those below horizon. */
+static int parts_copy(const struct parts *src, uint64_t horizon, struct parts *dst)
 {
+    memset(dst, 0, sizeof(*dst));
+    dst->horizon = horizon;
+    dst->next_tomb = src->next_tomb;
+    dst->v = calloc(src->n ? src->n : 1, sizeof(*dst->v));
+    if (!dst->v)
+        return MG_ENOMEM;
+    dst->cap = src->n ? src->n : 1;
+    for (; dst->n < src->n; dst->n++) {
+        dst->v[dst->n].pkey = strdup(src->v[dst->n].pkey);
+        if (!dst->v[dst->n].pkey)
+            goto fail;
+        memcpy(dst->v[dst->n].digest, src->v[dst->n].digest, 32);
+    }
+    for (size_t i = 0; i < src->ncands; i++) {
+        const struct purge_cand *pc = &src->cands[i];
+        if (pc->v.hlc >= horizon)
+            continue;
+        if (!dst->cands && !(dst->cands = calloc(AE_PURGE_MAX, sizeof(*dst->cands))))
+            goto fail;
+        dst->cands[dst->ncands].rkey = strdup(pc->rkey);
+        if (!dst->cands[dst->ncands].rkey)
+            goto fail;
+        dst->cands[dst->ncands].part = pc->part;
+        dst->cands[dst->ncands].v = pc->v;
+        dst->ncands++;
+    }
+    return 0;
+fail:
+    parts_release(dst);
+    return MG_ENOMEM;
+}
+
+int ae_cache_new(struct ae_cache **out)
+{
+    *out = calloc(1, sizeof(**out));
+    if (!*out)
+        return MG_ENOMEM;
+    pthread_mutex_init(&(*out)->lock, NULL);
+    return 0;
+}
+
+void ae_cache_free(struct ae_cache *cache)
+{
+    if (!cache)
+        return;
+    parts_release(&cache->p);
+    pthread_mutex_destroy(&cache->lock);
+    free(cache);
+}
+
+/* The digest of every partition this node holds; with horizon set, also
+ * the tombstones older than it (purge candidates). From the cache while the
+ * store is unchanged, else by a scan that then becomes the cache. */
+static int collect_parts(struct cluster *c, uint64_t horizon, struct parts *p)
+{
+    struct ae_cache *cache = c->ae_cache;
+    uint64_t changes = dht_engine_changes(c->d);
+    int rc;
+    pthread_mutex_lock(&cache->lock);
+    if (cache->valid && cache->changes == changes && horizon <= cache->p.next_tomb) {
+        rc = parts_copy(&cache->p, horizon, p);
+        pthread_mutex_unlock(&cache->lock);
+        return rc;
+    }
+    pthread_mutex_unlock(&cache->lock);
+
     memset(p, 0, sizeof(*p));
     p->horizon = horizon;
-    int rc = dht_local_meta(d, NULL, parts_row, p);
+    p->next_tomb = UINT64_MAX;
+    atomic_fetch_add(&c->ae_scans, 1);
+    rc = dht_local_meta(c->d, NULL, parts_row, p);
     parts_close_current(p);
-    if (rc)
+    if (rc) {
         parts_release(p);
-    return rc;
+        return rc;
+    }
+    struct parts keep;
+    if (parts_copy(p, UINT64_MAX, &keep) == 0) {
+        pthread_mutex_lock(&cache->lock);
+        parts_release(&cache->p);
+        cache->p = keep;
+        cache->p.horizon = horizon;
+        cache->changes = changes;
+        cache->valid = 1;
+        pthread_mutex_unlock(&cache->lock);
+    }
+    return 0;
 }
 
 static unsigned bucket_of(const char *pkey)
@@ -530,7 +626,7 @@ int ae_answer_buckets(struct cluster *c, uint64_t from, const void *payload, siz
         status = 400;
         goto out;
     }
-    if (collect_parts(c->d, 0, &p))
+    if (collect_parts(c, 0, &p))
         goto out;
     shared = calloc(p.n ? p.n : 1, 1);
     if (!shared)
@@ -812,7 +908,7 @@ size_t ae_round(struct cluster *c)
         n++;
     }
     pthread_mutex_unlock(&c->lock);
-    if (collect_parts(c->d, dht_engine_purge_horizon(c->d), &p))
+    if (collect_parts(c, dht_engine_purge_horizon(c->d), &p))
         return 0;
     uint64_t *covered = calloc(p.n ? p.n : 1, sizeof(*covered));
     for (size_t i = 0; covered && i < n && !atomic_load(&c->stop); i++)

@@ -1067,7 +1067,7 @@ int cluster_open(struct dht *d, const struct dht_options *opts, struct cluster *
     c->peer_key = sodium_malloc(SEAL_KEY_LEN);
     c->replay = replay_new(REPLAY_CAPACITY, REPLAY_WINDOW_MS);
     if (!c->cluster_key || !c->peer_key || !c->replay || peer_pool_new(&c->pool) ||
-        repair_queue_new(&c->repairs)) {
+        repair_queue_new(&c->repairs) || ae_cache_new(&c->ae_cache)) {
         rc = MG_ENOMEM;
         goto out;
     }
@@ -1203,6 +1203,7 @@ void cluster_close(struct cluster *c)
         state_save(c);
     peer_pool_free(c->pool);
     repair_queue_free(c->repairs);
+    ae_cache_free(c->ae_cache);
     replay_free(c->replay);
     ring_release(&c->ring);
     sodium_free(c->cluster_key);
@@ -1306,6 +1307,7 @@ static int status_local(struct cluster *c, struct buf *out, int running)
     json_object_set_new(o, "last_anti_entropy", last ? json_string(when) : json_null());
     json_object_set_new(o, "anti_entropy_rounds", json_integer((json_int_t)c->ae_rounds));
     json_object_set_new(o, "anti_entropy_rows", json_integer((json_int_t)c->ae_rows));
+    json_object_set_new(o, "anti_entropy_scans", json_integer((json_int_t)c->ae_scans));
     json_object_set_new(o, "handoff_rows", json_integer((json_int_t)c->handoff_rows));
     json_object_set_new(o, "hints_replayed", json_integer((json_int_t)c->hints_replayed));
     json_object_set_new(o, "refused_messages", json_integer((json_int_t)c->refused));

@@ -167,6 +167,7 @@ struct cluster {
     pthread_t maint; /* membership push-pull, hints, read repairs, state file */
     int maint_started;
     pthread_t ae; /* anti-entropy rounds and handoffs, which may take long */
+    struct ae_cache *ae_cache; /* antientropy.c */
     int ae_started;
     struct hint_backoff hint_backoff[CLUSTER_MAX_MEMBERS];
     atomic_int ready; /* the HTTP server answers: gossip and join may start */
@@ -180,6 +181,7 @@ struct cluster {
     /* operator's view */
     atomic_uint_fast64_t last_ae_ms; /* wall ms of the last completed anti-entropy round */
     atomic_uint_fast64_t ae_rounds;
+    atomic_uint_fast64_t ae_scans; /* full scans of the store (the rest came from ae_cache) */
     atomic_uint_fast64_t ae_rows; /* rows copied by anti-entropy */
     atomic_uint_fast64_t hints_replayed;
     atomic_uint_fast64_t refused;      /* peer messages refused */
@@ -331,6 +333,11 @@ size_t hint_backlog(struct cluster *c, uint64_t target);
 
 /* ---- antientropy.c ------------------------------------------------------------ */
 
+struct ae_cache;
+/* The digests of the last scan of the store, reused while it is unchanged
+ * (a round and every peer's request would otherwise rehash every row). */
+int ae_cache_new(struct ae_cache **out);
+void ae_cache_free(struct ae_cache *cache);
 /* One anti-entropy round with every live co-replica, then hands off
  * partitions this node no longer owns. Returns rows copied. */
 size_t ae_round(struct cluster *c);

@@ -158,6 +158,10 @@ struct dht {
     struct hlc clock;
 
     pthread_mutex_t write_lock; /* guards wdb and ws */
+    /* Bumped each time the writer lets go of the store (writer_unlock), so
+     * after every commit: a scan that read it before it began saw every
+     * change made up to that value (see dht_engine_changes). */
+    atomic_uint_fast64_t changes;
     sqlite3 *wdb;
     sqlite3_stmt *ws[WS_COUNT];
 
@@ -790,6 +794,18 @@ static int writer_step(struct dht *d, enum writer_stmt which)
 
 /* Ends the transaction: commits when rc is 0, else rolls back. Returns rc,
  * or MG_EIO when the commit failed. */
+/* Lets go of the writer; every write section ends here, after its commit. */
+static void writer_unlock(struct dht *d)
+{
+    atomic_fetch_add(&d->changes, 1);
+    pthread_mutex_unlock(&d->write_lock);
+}
+
+uint64_t dht_engine_changes(struct dht *d)
+{
+    return atomic_load(&d->changes);
+}
+
 static int writer_finish(struct dht *d, int rc)
 {
     if (rc == 0) {
@@ -923,7 +939,7 @@ int dht_local_put_hashed(struct dht *d, const char *pkey, const char *rkey, cons
     }
     rc = writer_finish(d, rc);
 out:
-    pthread_mutex_unlock(&d->write_lock);
+    writer_unlock(d);
     if (!rc && out_version)
         *out_version = v;
     purge_if_due(d);
@@ -968,7 +984,7 @@ int dht_local_delete(struct dht *d, const char *pkey, const char *rkey, const st
     }
     rc = writer_finish(d, rc);
 out:
-    pthread_mutex_unlock(&d->write_lock);
+    writer_unlock(d);
     purge_if_due(d);
     return rc;
 }
@@ -1124,7 +1140,7 @@ int dht_engine_apply(struct dht *d, const char *pkey, const char *rkey, const st
     rc = writer_step(d, WS_BEGIN);
     if (!rc)
         rc = writer_finish(d, apply_checked(d, &it));
-    pthread_mutex_unlock(&d->write_lock);
+    writer_unlock(d);
     if (!rc && applied)
         *applied = it.applied;
     return rc;
@@ -1145,7 +1161,7 @@ int dht_engine_apply_batch(struct dht *d, struct dht_apply_item *items, size_t n
         for (size_t i = done; !rc && i < end; i++)
             rc = apply_checked(d, &items[i]);
         rc = writer_finish(d, rc);
-        pthread_mutex_unlock(&d->write_lock);
+        writer_unlock(d);
         if (rc) {
             for (size_t i = done; i < end; i++)
                 items[i].applied = 0; /* rolled back */
@@ -1272,7 +1288,7 @@ int dht_local_purge(struct dht *d, const char *pkey, const char *rkey, const str
         return rc;
     pthread_mutex_lock(&d->write_lock);
     rc = purge_one(d, pkey, rkey, v);
-    pthread_mutex_unlock(&d->write_lock);
+    writer_unlock(d);
     return rc;
 }
 
@@ -1289,7 +1305,7 @@ int dht_local_purge_many(struct dht *d, const char *pkey, char *const *rkeys,
         for (size_t i = done; !rc && i < end; i++)
             rc = purge_one(d, pkey, rkeys[i], &versions[i]);
         rc = writer_finish(d, rc);
-        pthread_mutex_unlock(&d->write_lock);
+        writer_unlock(d);
         done = end;
     }
     return rc;
@@ -1381,7 +1397,7 @@ int dht_local_purge_tombstones(struct dht *d, const char *pkey, char *const *rke
         if (!rc && gone)
             rc = raise_floor(d, pkey, top);
         rc = writer_finish(d, rc);
-        pthread_mutex_unlock(&d->write_lock);
+        writer_unlock(d);
         if (!rc)
             count += gone;
         done = end;
@@ -1402,7 +1418,7 @@ int dht_local_forget_floor(struct dht *d, const char *pkey)
     sqlite3_bind_text(st, 1, pkey, -1, SQLITE_STATIC);
     rc = writer_step(d, WS_FLOOR_FORGET);
     sqlite3_clear_bindings(st);
-    pthread_mutex_unlock(&d->write_lock);
+    writer_unlock(d);
     return rc;
 }
 

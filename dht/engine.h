@@ -125,6 +125,10 @@ int dht_local_purge_many(struct dht *d, const char *pkey, char *const *rkeys,
 
 /* The hlc below which tombstones are old enough to purge (0: none yet). */
 uint64_t dht_engine_purge_horizon(struct dht *d);
+/* A count that grows after every write to the store (commits and
+ * rollbacks alike): equal values before a scan and later mean nothing
+ * changed since the scan began (anti-entropy reuses its digests then). */
+uint64_t dht_engine_changes(struct dht *d);
 
 /* The purge floor of pkey in *out (0 when nothing was purged). Returns 0 or
  * an mg_err code. */

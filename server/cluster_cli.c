@@ -210,9 +210,11 @@ static int print_status(const char *text, int as_json)
            (long long)json_integer_value(json_object_get(o, "read_quorum")),
            (long long)json_integer_value(json_object_get(o, "network_size_estimate")));
     json_t *last = json_object_get(o, "last_anti_entropy");
-    printf("last anti-entropy round %s (%lld rounds, %lld rows copied, %lld rows handed off)\n",
+    printf("last anti-entropy round %s (%lld rounds, %lld full scans, %lld rows copied, "
+           "%lld rows handed off)\n",
            json_is_string(last) ? json_string_value(last) : "never",
            (long long)json_integer_value(json_object_get(o, "anti_entropy_rounds")),
+           (long long)json_integer_value(json_object_get(o, "anti_entropy_scans")),
            (long long)json_integer_value(json_object_get(o, "anti_entropy_rows")),
            (long long)json_integer_value(json_object_get(o, "handoff_rows")));
     printf("tombstones purged %lld, stale rows dropped %lld, conflict copies kept %lld\n",

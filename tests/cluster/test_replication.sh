@@ -57,4 +57,17 @@ done
 check "PROPFIND lists the same 301 entries through every node" \
     bash -c "cmp -s '$CL_TMP/list.1' '$CL_TMP/list.2' && cmp -s '$CL_TMP/list.1' '$CL_TMP/list.3' \
              && test \$(wc -l <'$CL_TMP/list.1') -ge 301"
+
+# An idle cluster does not rehash its store each round: anti-entropy reuses
+# the digests of its last scan while nothing was written (antientropy.c).
+ae_field() { cl_status 1 | python3 -c "import json,sys; print(json.load(sys.stdin)['$1'])"; }
+r0=$(ae_field anti_entropy_rounds)
+s0=$(ae_field anti_entropy_scans)
+rounds_since() { test "$(ae_field anti_entropy_rounds)" -ge $((r0 + $1)); }
+cl_wait "three idle anti-entropy rounds" 60 rounds_since 3 || true
+r1=$(ae_field anti_entropy_rounds)
+s1=$(ae_field anti_entropy_scans)
+log "idle: $((r1 - r0)) rounds, $((s1 - s0)) full scans (node 1)"
+check "idle rounds reuse the last scan ($((r1 - r0)) rounds, $((s1 - s0)) scans)" \
+    test $((r1 - r0)) -ge 3 -a $((s1 - s0)) -le 1
 cl_finish
