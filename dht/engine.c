@@ -743,7 +743,9 @@ int dht_local_changes_since(struct dht *d, const char *pkey, uint64_t since_hlc,
     return rc;
 }
 
-int dht_local_partition_hlc(struct dht *d, const char *pkey, uint64_t *out)
+/* The integer a reader statement keyed by pkey selects; 0 when it selects
+ * no row or NULL (max() of an empty partition). */
+static int read_pkey_u64(struct dht *d, int which, const char *pkey, uint64_t *out)
 {
     *out = 0;
     int rc = check_key(pkey);
@@ -753,18 +755,23 @@ int dht_local_partition_hlc(struct dht *d, const char *pkey, uint64_t *out)
     rc = reader_acquire(d, &r);
     if (rc)
         return rc;
-    sqlite3_stmt *st = r->st[RS_PARTITION_HLC];
+    sqlite3_stmt *st = r->st[which];
     sqlite3_bind_text(st, 1, pkey, -1, SQLITE_STATIC);
     int s = sqlite3_step(st);
     if (s == SQLITE_ROW) {
-        *out = (uint64_t)sqlite3_column_int64(st, 0); /* NULL (empty) reads as 0 */
-    } else {
+        *out = (uint64_t)sqlite3_column_int64(st, 0);
+    } else if (s != SQLITE_DONE) {
         log_err("store read failed pkey=%s err=%s", pkey, sqlite3_errmsg(r->db));
         rc = MG_EIO;
     }
     sqlite3_reset(st);
     reader_release(d, r);
     return rc;
+}
+
+int dht_local_partition_hlc(struct dht *d, const char *pkey, uint64_t *out)
+{
+    return read_pkey_u64(d, RS_PARTITION_HLC, pkey, out);
 }
 
 /* ---- writes ----------------------------------------------------------------- */
@@ -1321,26 +1328,7 @@ uint64_t dht_engine_purge_horizon(struct dht *d)
 
 int dht_local_purge_floor(struct dht *d, const char *pkey, uint64_t *out)
 {
-    *out = 0;
-    int rc = check_key(pkey);
-    if (rc)
-        return rc;
-    struct reader *r;
-    rc = reader_acquire(d, &r);
-    if (rc)
-        return rc;
-    sqlite3_stmt *st = r->st[RS_FLOOR];
-    sqlite3_bind_text(st, 1, pkey, -1, SQLITE_STATIC);
-    int s = sqlite3_step(st);
-    if (s == SQLITE_ROW) {
-        *out = (uint64_t)sqlite3_column_int64(st, 0);
-    } else if (s != SQLITE_DONE) {
-        log_err("store read failed pkey=%s err=%s", pkey, sqlite3_errmsg(r->db));
-        rc = MG_EIO;
-    }
-    sqlite3_reset(st);
-    reader_release(d, r);
-    return rc;
+    return read_pkey_u64(d, RS_FLOOR, pkey, out);
 }
 
 int dht_local_changes_complete(struct dht *d, const char *pkey, uint64_t since_hlc, dht_row_fn fn,

@@ -4,26 +4,18 @@
  * home, the UID index (claims, conflicts, stale entries, purge, rebuild),
  * sync tokens, and the changes a sync token sees (tombstones included). */
 #include <check.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "../../dav/dav_private.h"
+#include "test_tmpdir.h"
 
 static char tmp_dir[64];
 static struct dht *store;
 static struct mg_config cfg;
 static struct dav_module mod;
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
 
 static void setup(void)
 {
@@ -43,7 +35,7 @@ static void teardown(void)
     dht_close(store);
     store = NULL;
     cfg_release(&cfg);
-    nftw(tmp_dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    test_tmpdir_remove(tmp_dir);
 }
 
 START_TEST(test_record_coll_and_index)

@@ -3,7 +3,6 @@
  * persistence, membership precedence (SWIM), quorum clamping, and the
  * admission checks of dht_peer_handle. */
 #include <check.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +19,7 @@
 #include "../../dht/wire.h"
 #include "meshgate/common.h"
 #include "meshgate/dht.h"
+#include "test_tmpdir.h"
 
 static char tmp_root[64];
 static char data_dir[128];
@@ -33,17 +33,9 @@ static void setup(void)
     snprintf(data_dir, sizeof(data_dir), "%s/node", tmp_root);
 }
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
 static void teardown(void)
 {
-    nftw(tmp_root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    test_tmpdir_remove(tmp_root);
 }
 
 /* ---- ring -------------------------------------------------------------------- */

@@ -2,13 +2,13 @@
  * resource record encoding (garbage included), lock rows, and the tree
  * operations against a real store in a temporary directory. */
 #include <check.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "../../dav/dav_private.h"
+#include "test_tmpdir.h"
 
 /* ---- URL space ---- */
 
@@ -352,14 +352,6 @@ static struct dht *store;
 static struct mg_config cfg;
 static struct dav_module mod;
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
 static void store_setup(void)
 {
     struct dht_options o;
@@ -380,7 +372,7 @@ static void store_teardown(void)
 {
     dht_close(store);
     store = NULL;
-    nftw(tmp_dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    test_tmpdir_remove(tmp_dir);
 }
 
 static void put_file(const char *rel, const char *content)

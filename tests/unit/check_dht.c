@@ -1,6 +1,5 @@
 /* check_dht.c - unit tests of the local store engine, clock, identity and blobs. */
 #include <check.h>
-#include <ftw.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +15,7 @@
 #include "../../dht/identity.h"
 #include "meshgate/common.h"
 #include "meshgate/dht.h"
+#include "test_tmpdir.h"
 
 /* ---- fixture: one temporary data directory per test ------------------------ */
 
@@ -31,17 +31,9 @@ static void setup(void)
     snprintf(data_dir, sizeof(data_dir), "%s/data/store", tmp_root);
 }
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
 static void teardown(void)
 {
-    nftw(tmp_root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    test_tmpdir_remove(tmp_root);
 }
 
 static struct dht *open_dir(const char *dir, int readers)
@@ -509,7 +501,7 @@ START_TEST(test_hlc_restart)
     dht_close(d);
 
     /* And without stored rows from the future, a reopen starts above the last version. */
-    nftw(data_dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    test_tmpdir_remove(data_dir);
     d = open_store();
     struct dht_version v;
     ck_assert_int_eq(put_str(d, "p", "r", "x", NULL), 0);

@@ -4,7 +4,6 @@
  * conflict copies kept when two conditional writes race (engine.h,
  * dht_apply_item). */
 #include <check.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +21,7 @@
 #include "../../dht/wire.h"
 #include "meshgate/common.h"
 #include "meshgate/dht.h"
+#include "test_tmpdir.h"
 
 #define GRACE_MS 150
 
@@ -35,17 +35,9 @@ static void setup(void)
     ck_assert_msg(mkdtemp(tmp_root) != NULL, "mkdtemp failed");
 }
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
 static void teardown(void)
 {
-    nftw(tmp_root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    test_tmpdir_remove(tmp_root);
 }
 
 static void dir_of(const char *name, char out[128])

@@ -6,7 +6,6 @@
  * tests/cluster/test_discovery.sh. */
 #include <arpa/inet.h>
 #include <check.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +22,7 @@
 #include "../../dht/wire.h"
 #include "meshgate/common.h"
 #include "meshgate/dht.h"
+#include "test_tmpdir.h"
 
 static char tmp_root[64];
 
@@ -34,17 +34,9 @@ static void setup(void)
     ck_assert_msg(mkdtemp(tmp_root) != NULL, "mkdtemp failed");
 }
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
 static void teardown(void)
 {
-    nftw(tmp_root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    test_tmpdir_remove(tmp_root);
 }
 
 static void node_dir(const char *name, char out[128])
