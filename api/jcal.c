@@ -317,6 +317,12 @@ static json_t *params_json(icalproperty *p)
         if (icalparameter_isa(par) == ICAL_VALUE_PARAMETER)
             continue;
         rc = param_text(par, &pm[n].name, &one[n]);
+        if (!rc && !api_jconv_name_ok(pm[n].name)) {
+            /* a name libical let through that jCal cannot carry back */
+            free(pm[n].name);
+            free(one[n]);
+            continue;
+        }
         pm[n].values = &one[n];
         pm[n].nvalues = 1;
         n++;
@@ -359,8 +365,13 @@ static json_t *comp_json(icalcomponent *c)
     int ok = name && props && comps;
 
     for (icalproperty *p = icalcomponent_get_first_property(c, ICAL_ANY_PROPERTY); p && ok;
-         p = icalcomponent_get_next_property(c, ICAL_ANY_PROPERTY))
-        ok = json_array_append_new(props, prop_json(p)) == 0;
+         p = icalcomponent_get_next_property(c, ICAL_ANY_PROPERTY)) {
+        /* libical takes X- names of any characters; jCal names are
+         * letters, digits, '-' and '_' (they could not be written back) */
+        const char *pn = icalproperty_get_property_name(p);
+        if (pn && api_jconv_name_ok(pn))
+            ok = json_array_append_new(props, prop_json(p)) == 0;
+    }
     for (icalcomponent *s = icalcomponent_get_first_component(c, ICAL_ANY_COMPONENT); s && ok;
          s = icalcomponent_get_next_component(c, ICAL_ANY_COMPONENT)) {
         /* libical 3 keeps no name for an X- component: it cannot be given back */

@@ -240,8 +240,13 @@ static json_t *prop_json(const struct dav_vcard_prop *p, int v4)
     int rc = 0;
 
     buf_init(&b);
+    /* a VALUE that names no type (junk a lenient parser kept) reads as unknown */
+    if (type && !api_jconv_type_ok(api_jconv_lower(type))) {
+        free(type);
+        type = mg_strdup("unknown");
+    }
     if (type && name && params)
-        jp = json_pack("[s, O, s]", api_jconv_lower(name), params, api_jconv_lower(type));
+        jp = json_pack("[s, O, s]", api_jconv_lower(name), params, type);
     if (!jp)
         goto out;
     /* quoted-printable was decoded by the parser: the value is plain now */
@@ -286,6 +291,10 @@ int api_jcard_from_vcard(const char *text, size_t len, json_t **out, char *err, 
     ver = dav_vcard_get(c, "VERSION");
     props = json_array();
     for (size_t i = 0; props && i < c->nprops; i++) {
+        /* a stray BEGIN or END line inside the card (the DAV parser keeps
+         * it as a property) has no jCard form: jCard is one card */
+        if (strcmp(c->props[i].name, "BEGIN") == 0 || strcmp(c->props[i].name, "END") == 0)
+            continue;
         json_t *jp = prop_json(&c->props[i], !ver || strcmp(ver->value, "3.0") != 0);
         if (!jp || json_array_append_new(props, jp)) {
             json_decref(props);

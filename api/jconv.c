@@ -43,13 +43,12 @@ int api_jconv_name_ok(const char *s)
     if (n == 0 || n > API_JCONV_NAME_MAX)
         return 0;
     for (size_t i = 0; i < n; i++)
-        if (!isalnum((unsigned char)s[i]) && s[i] != '-')
+        if (!isalnum((unsigned char)s[i]) && s[i] != '-' && s[i] != '_')
             return 0;
     return 1;
 }
 
-/* 1 when a type identifier looks like one: lower case letters, digits, '-'. */
-static int type_ok(const char *s)
+int api_jconv_type_ok(const char *s)
 {
     if (!*s || strlen(s) > API_JCONV_NAME_MAX)
         return 0;
@@ -86,14 +85,14 @@ int api_jprop_read(const json_t *v, const char *where, struct api_jprop *p, char
     p->params = json_array_get(v, 1);
     p->type = json_string_value(json_array_get(v, 2));
     if (!p->name || !api_jconv_name_ok(p->name)) {
-        snprintf(err, cap, "%s: the name must be letters, digits and '-'", where);
+        snprintf(err, cap, "%s: the name must be letters, digits, '-' and '_'", where);
         return MG_EINVAL;
     }
     if (!json_is_object(p->params)) {
         snprintf(err, cap, "%s (%s): the parameters must be an object", where, p->name);
         return MG_EINVAL;
     }
-    if (!p->type || !type_ok(p->type)) {
+    if (!p->type || !api_jconv_type_ok(p->type)) {
         snprintf(err, cap, "%s (%s): the type must be a lower-case value type name", where,
                  p->name);
         return MG_EINVAL;
@@ -151,7 +150,7 @@ int api_jconv_params(const struct api_jprop *p, struct dav_vcard_prop *prop, con
     json_object_foreach((json_t *)p->params, key, v)
     {
         if (!api_jconv_name_ok(key)) {
-            snprintf(err, cap, "%s: parameter names are letters, digits and '-'", p->name);
+            snprintf(err, cap, "%s: parameter names are letters, digits, '-' and '_'", p->name);
             return MG_EINVAL;
         }
         if (strcasecmp(key, "value") == 0)
@@ -159,7 +158,7 @@ int api_jconv_params(const struct api_jprop *p, struct dav_vcard_prop *prop, con
         if (group && strcasecmp(key, "group") == 0) {
             *group = json_string_value(v);
             if (!*group || !api_jconv_name_ok(*group)) {
-                snprintf(err, cap, "%s: \"group\" must be letters, digits and '-'", p->name);
+                snprintf(err, cap, "%s: \"group\" must be letters, digits, '-' and '_'", p->name);
                 return MG_EINVAL;
             }
             continue;

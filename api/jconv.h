@@ -56,7 +56,7 @@ int api_jcal_set_uid(json_t *jcal, const char *uid);
 
 /* A property array [name, params, type, value...] after its shape was checked. */
 struct api_jprop {
-    const char *name;     /* as sent: letters, digits and '-' */
+    const char *name;     /* as sent: letters, digits, '-' and '_' */
     const json_t *params; /* an object */
     const char *type;     /* lower case letters, digits and '-' */
     const json_t *prop;   /* the array; values from index 3 */
@@ -65,8 +65,11 @@ struct api_jprop {
 /* Checks the shape of a property array. where names it in messages ("property 3"). */
 int api_jprop_read(const json_t *v, const char *where, struct api_jprop *p, char *err, size_t cap);
 /* 1 when s is a name of a property, parameter or component: 1 to
- * API_JCONV_NAME_MAX letters, digits and '-'. */
+ * API_JCONV_NAME_MAX letters, digits, '-' and '_' (what the DAV parsers take). */
 int api_jconv_name_ok(const char *s);
+/* 1 when s looks like a value type: 1 to API_JCONV_NAME_MAX lower-case
+ * letters, digits and '-'. */
+int api_jconv_type_ok(const char *s);
 /* Fills the parameters of prop from a jCal/jCard params object: names upper
  * case; values strings or arrays of strings; "value" (the type says it) and,
  * when group is not NULL, "group" (returned there) left out. prop->params is

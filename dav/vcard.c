@@ -19,6 +19,7 @@
 
 #define VCARD_MAX_PROPS 10000
 #define VCARD_MAX_PARAMS 100
+#define VCARD_NAME_MAX 128 /* bytes of a group, property or parameter name */
 #define VCARD_MAX_VALUES 100
 #define VCARD_FOLD 75
 
@@ -159,6 +160,10 @@ static int parse_line(const char *line, struct dav_vcard_prop *p, char *err, siz
     e = s;
     while (name_char(*e))
         e++;
+    if (e - s > VCARD_NAME_MAX) {
+        dav_set_err(err, cap, "line %ld: a name longer than %d characters", no, VCARD_NAME_MAX);
+        return MG_EINVAL;
+    }
     if (*e == '.') {
         if (e == s) {
             dav_set_err(err, cap, "line %ld: empty group name", no);
@@ -171,6 +176,10 @@ static int parse_line(const char *line, struct dav_vcard_prop *p, char *err, siz
         e = s;
         while (name_char(*e))
             e++;
+        if (e - s > VCARD_NAME_MAX) {
+            dav_set_err(err, cap, "line %ld: a name longer than %d characters", no, VCARD_NAME_MAX);
+            return MG_EINVAL;
+        }
     }
     if (e == s || (*e != ';' && *e != ':')) {
         dav_set_err(err, cap, "line %ld: expected NAME:value or NAME;PARAM=...:value", no);
@@ -187,8 +196,9 @@ static int parse_line(const char *line, struct dav_vcard_prop *p, char *err, siz
         e = s;
         while (name_char(*e))
             e++;
-        if (e == s) {
-            dav_set_err(err, cap, "line %ld: empty parameter name in %s", no, p->name);
+        if (e == s || e - s > VCARD_NAME_MAX) {
+            dav_set_err(err, cap, "line %ld: %s parameter name in %s", no,
+                        e == s ? "an empty" : "a too long", p->name);
             return MG_EINVAL;
         }
         if (p->nparams >= VCARD_MAX_PARAMS) {
