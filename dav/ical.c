@@ -525,16 +525,16 @@ static int walk_rrule(struct walk *w, struct icalrecurrencetype rule, struct ica
                       int64_t start_utc)
 {
     int64_t back = span_max(&w->sp) + DAY_SECS;
+    /* an open start (INT64_MIN) stays open: no overflow below it */
+    int64_t from = w->from < INT64_MIN + back ? INT64_MIN : w->from - back;
     struct icaltimetype first;
     icalrecur_iterator *it;
     int rc = 0;
 
-    if (!icaltime_is_null_time(rule.until) &&
-        dav_ical_utc(rule.until, w->floating) < w->from - back)
+    if (!icaltime_is_null_time(rule.until) && dav_ical_utc(rule.until, w->floating) < from)
         return 0;
     /* jump close to the range: only the instances in it are iterated */
-    if (w->from - back <= start_utc ||
-        aligned_start(rule, dtstart, w->from - back, w->floating, &first))
+    if (from <= start_utc || aligned_start(rule, dtstart, from, w->floating, &first))
         first = dtstart;
     it = icalrecur_iterator_new(rule, first);
     if (!it)
