@@ -81,13 +81,13 @@ expect_json '.items[0].components | index("VEVENT") != null' true
 expect_json '.items[0].dav_url' /dav/calendars/alice/personal/
 expect_status HEAD "$API/calendars" 200 "${AA[@]}"
 # a calendar made over CalDAV, taking only events
-expect_status MKCALENDAR "$MG_BASE/dav/calendars/alice/work/" 201 "${ALICE[@]}" "${XML[@]}" --data-binary \
-    '<?xml version="1.0" encoding="utf-8"?><C:mkcalendar xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><D:set><D:prop><D:displayname>Work</D:displayname><C:calendar-description>the job</C:calendar-description><C:supported-calendar-component-set><C:comp name="VEVENT"/></C:supported-calendar-component-set></D:prop></D:set></C:mkcalendar>'
+expect_status MKCALENDAR "$MG_BASE/dav/calendars/alice/office/" 201 "${ALICE[@]}" "${XML[@]}" --data-binary \
+    '<?xml version="1.0" encoding="utf-8"?><C:mkcalendar xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><D:set><D:prop><D:displayname>Office</D:displayname><C:calendar-description>the job</C:calendar-description><C:supported-calendar-component-set><C:comp name="VEVENT"/></C:supported-calendar-component-set></D:prop></D:set></C:mkcalendar>'
 expect_status GET "$API/calendars" 200 "${AA[@]}"
-expect_json '.items | map(.id) | join(",")' personal,work
-expect_json '.items[1].displayname' Work
-expect_json '.items[1].description' 'the job'
-expect_json '.items[1].components | join(",")' VEVENT
+expect_json '.items | map(.id) | join(",")' office,personal
+expect_json '.items[0].displayname' Office
+expect_json '.items[0].description' 'the job'
+expect_json '.items[0].components | join(",")' VEVENT
 
 # wrong methods: 405 with Allow
 for m in POST PUT DELETE; do
@@ -269,10 +269,10 @@ expect_json '.jcal[2][0][1] | map(select(.[0] == "rrule"))[0][3] | tostring' '{"
 expect_status POST "$EV" 201 "${AA[@]}" "${J[@]}" --data-binary \
     "$(vevent allday-1 'All day' '["dtstart", {}, "date", "2026-03-01"]')"
 expect_json '.jcal[2][0][1] | map(select(.[0] == "dtstart"))[0] | tostring' '["dtstart",{},"date","2026-03-01"]'
-# a to-do: the personal calendar takes it, the work calendar (events only) does not
+# a to-do: the personal calendar takes it, the office calendar (events only) does not
 TODO=$(jq -cn '["vcalendar", [["version", {}, "text", "2.0"]], [["vtodo", [["uid", {}, "text", "todo-1"],
     ["summary", {}, "text", "do it"]], []]]]')
-expect_status POST "$API/calendars/work/events" 422 "${AA[@]}" "${J[@]}" --data-binary "$TODO"
+expect_status POST "$API/calendars/office/events" 422 "${AA[@]}" "${J[@]}" --data-binary "$TODO"
 expect_problem 422 unsupported-component
 expect_status POST "$EV" 201 "${AA[@]}" "${J[@]}" --data-binary "$TODO"
 expect_status DELETE "$EV/todo-1.ics" 204 "${AA[@]}"
@@ -388,7 +388,7 @@ expect_status POST "$API/calendars/secretcal/events" 201 "${BB[@]}" "${J[@]}" --
 expect_status GET "$API/addressbooks" 200 "${AA[@]}"
 expect_json '.items | map(.id) | join(",")' contacts
 expect_status GET "$API/calendars" 200 "${AA[@]}"
-expect_json '.items | map(.id) | join(",")' personal,work
+expect_json '.items | map(.id) | join(",")' office,personal
 expect_status GET "$AB" 200 "${AA[@]}"
 expect_not_contains "$(ids)" bob-friend "alice's listing lacks bob's contact"
 expect_status GET "$EV?start=2026-02-10&end=2026-02-11" 200 "${AA[@]}"
