@@ -186,12 +186,13 @@ static int parts_copy(const struct parts *src, uint64_t horizon, struct parts *d
             goto fail;
         memcpy(dst->v[dst->n].digest, src->v[dst->n].digest, 32);
     }
+    /* a copy is only read: room for src's candidates is enough */
+    if (src->ncands && !(dst->cands = calloc(src->ncands, sizeof(*dst->cands))))
+        goto fail;
     for (size_t i = 0; i < src->ncands; i++) {
         const struct purge_cand *pc = &src->cands[i];
         if (pc->v.hlc >= horizon)
             continue;
-        if (!dst->cands && !(dst->cands = calloc(AE_PURGE_MAX, sizeof(*dst->cands))))
-            goto fail;
         dst->cands[dst->ncands].rkey = strdup(pc->rkey);
         if (!dst->cands[dst->ncands].rkey)
             goto fail;
